@@ -1,0 +1,3 @@
+from riverboat.cli import main
+
+main()

@@ -1,0 +1,32 @@
+"""The ``riverboat`` command. Each subcommand group lives in its own module here and is
+registered below; errors that riverboat raises on purpose print one line and exit non-zero."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from riverboat.cli._devdb import dev_db
+from riverboat.errors import RiverboatError
+
+
+class _Group(click.Group):
+    """Turns riverboat's own errors into one clear line and exit status 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RiverboatError as exc:
+            click.echo(f"riverboat: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="riverboat")
+def main() -> None:
+    """riverboat: River's job protocol for Python."""
+
+
+main.add_command(dev_db)
