@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import subprocess
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
@@ -41,3 +45,16 @@ async def await_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
         await asyncio.sleep(interval)
+
+
+GO_HELPERS = Path(__file__).resolve().parent / "go"
+_GO_BUILD_DIR = Path(tempfile.gettempdir()) / "riverboat-test-go-bin"
+
+
+@functools.cache
+def go_binary(command: str) -> Path:
+    """Build ``tests/go/cmd/<command>`` (River Go from the module proxy) once per session."""
+    _GO_BUILD_DIR.mkdir(exist_ok=True)
+    out = _GO_BUILD_DIR / command
+    subprocess.run(["go", "build", "-o", str(out), f"./cmd/{command}"], cwd=GO_HELPERS, check=True)
+    return out

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
-from typing import LiteralString, cast
 
 from psycopg import sql
 
@@ -33,4 +32,4 @@ def apply_schema(text: str, schema: str | None) -> str:
 @cache
 def query(name: str, schema: str | None) -> sql.SQL:
     """The named query for ``schema``, ready to execute with named parameters."""
-    return sql.SQL(cast(LiteralString, apply_schema(query_text(name), schema)))
+    return sql.SQL(apply_schema(query_text(name), schema))
