@@ -41,7 +41,7 @@ def pg_server(request: pytest.FixtureRequest) -> Iterator[DevDatabase]:
 def _migrate_template(**conninfo: Any) -> None:
     from riverboat.migrate import Migrator  # noqa: PLC0415
 
-    with psycopg.connect(**conninfo, autocommit=True) as conn:
+    with psycopg.connect(**{**conninfo, "autocommit": True}) as conn:
         migrator = Migrator(conn)
         for line in migrator.lines():
             migrator.up(line=line)

@@ -37,9 +37,22 @@ class DevDatabaseError(RiverboatError):
     """The development database could not be found, started or stopped."""
 
 
+BINDIR_ENV = "RIVERBOAT_PG_BINDIR"
+VERSIONED_BINDIRS = "/usr/lib/postgresql/*/bin"
+
+
 def find_server_bindir() -> Path:
-    """Locate PostgreSQL server binaries: PATH, then ``pg_config --bindir``, then
-    ``/usr/lib/postgresql/*/bin`` (newest major version first)."""
+    """Locate PostgreSQL server binaries: ``$RIVERBOAT_PG_BINDIR`` alone if set; otherwise PATH,
+    then ``pg_config --bindir``, then ``/usr/lib/postgresql/*/bin`` (newest major version first)."""
+    pinned = os.environ.get(BINDIR_ENV)
+    if pinned:
+        bindir = Path(pinned)
+        if all((bindir / tool).is_file() for tool in ("initdb", "pg_ctl", "postgres")):
+            return bindir
+        raise DevDatabaseError(
+            f"no PostgreSQL server binaries (initdb, pg_ctl, postgres) in {bindir}, which ${BINDIR_ENV} names; "
+            "point it at a server's bin directory or unset it"
+        )
     candidates: list[Path] = []
     on_path = shutil.which("pg_ctl")
     if on_path:
@@ -49,7 +62,7 @@ def find_server_bindir() -> Path:
         with contextlib.suppress(subprocess.CalledProcessError, OSError):
             out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=True)
             candidates.append(Path(out.stdout.strip()))
-    versioned = glob.glob("/usr/lib/postgresql/*/bin")
+    versioned = glob.glob(VERSIONED_BINDIRS)
     versioned.sort(key=lambda p: int(p.split("/")[-2]) if p.split("/")[-2].isdigit() else 0, reverse=True)
     candidates.extend(Path(p) for p in versioned)
     for bindir in candidates:

@@ -8,7 +8,12 @@ from typing import Any
 
 import click
 
+from riverboat.cli._contract import contract
 from riverboat.cli._devdb import dev_db
+from riverboat.cli._jobs import jobs
+from riverboat.cli._migrate import migrate
+from riverboat.cli._queues import queues
+from riverboat.cli._work import work
 from riverboat.errors import RiverboatError
 
 
@@ -30,3 +35,8 @@ def main() -> None:
 
 
 main.add_command(dev_db)
+main.add_command(migrate)
+main.add_command(jobs)
+main.add_command(queues)
+main.add_command(work)
+main.add_command(contract)

@@ -1,0 +1,67 @@
+package dev.riverboat;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Validation runs before the database: these use no connection at all. */
+class ValidationTest {
+    private final Client client = new Client(null);
+
+    private String field(InsertParams p) {
+        return assertThrows(ValidationException.class, () -> client.check(p)).field();
+    }
+
+    private static InsertParams with(InsertOpts opts) {
+        return new InsertParams("k", Map.of("n", 1), opts);
+    }
+
+    @Test
+    void badOptionsNameTheirField() {
+        assertEquals("args", field(new InsertParams("k", List.of(1, 2))));
+        assertEquals("args", field(new InsertParams("k", new Json.Raw("[1, 2]"))));
+        assertEquals("kind", field(new InsertParams("", Map.of())));
+        assertEquals("queue", field(with(new InsertOpts().queue("Bad Queue"))));
+        assertEquals("queue", field(with(new InsertOpts().queue("mail__out"))));
+        assertEquals("queue", field(with(new InsertOpts().queue("-mail"))));
+        assertEquals("queue", field(with(new InsertOpts().queue("q".repeat(65)))));
+        assertEquals("priority", field(with(new InsertOpts().priority(5))));
+        assertEquals("priority", field(with(new InsertOpts().priority(0))));
+        assertEquals("max_attempts", field(with(new InsertOpts().maxAttempts(0))));
+        assertEquals("tags", field(with(new InsertOpts().tags(List.of("a,b,c")))));
+        assertEquals("tags", field(with(new InsertOpts().tags(List.of("ok_tag", "ab")))));
+        assertEquals("tags", field(with(new InsertOpts().tags(List.of("-tag")))));
+        assertEquals("tags", field(with(new InsertOpts().tags(List.of("caf\u00e9")))));
+        assertEquals("unique.by_period", field(with(new InsertOpts().unique(new UniqueOpts(null, Duration.ofMillis(500), false, null, false)))));
+        assertEquals("unique.by_state", field(with(new InsertOpts().unique(
+                new UniqueOpts(UniqueOpts.ALL_ARGS, null, false, EnumSet.of(JobState.AVAILABLE, JobState.COMPLETED), false)))));
+        assertEquals("unique.by_state", assertThrows(ValidationException.class, () -> JobState.parse("bogus")).field());
+    }
+
+    @Test
+    void goodOptionsPass() {
+        client.check(with(new InsertOpts().queue("mail_out-2").priority(4).maxAttempts(1).tags(List.of("tier-1", "abc"))
+                .metadata(Map.of("source", "signup")).unique(new UniqueOpts(UniqueOpts.ALL_ARGS, Duration.ofHours(1), true, null, false))));
+    }
+
+    @Test
+    void contractViolationNamesKindPointerAndRule() {
+        client.setKindContract("email_send", "{\"type\":\"object\",\"properties\":{\"to\":{\"type\":\"string\"}}}", Client.KindDefaults.NONE);
+        ContractViolationException e = assertThrows(ContractViolationException.class, () -> client.check(new InsertParams("email_send", Map.of("to", 7))));
+        assertEquals(List.of("email_send", "/to", "type"), List.of(e.kind(), e.pointer(), e.rule()));
+        client.check(new InsertParams("email_send", Map.of("to", "a@example.com")));
+        client.check(new InsertParams("other", Map.of("to", 7)));
+    }
+
+    @Test
+    void contractDocumentSuppliesKindDefaults() {
+        client.loadContract("{\"kinds\":{\"report\":{\"args\":{\"type\":\"object\"},\"insert_opts\":{\"queue\":\"Bad Queue\"}}}}");
+        assertEquals("queue", field(new InsertParams("report", Map.of())));
+        client.check(new InsertParams("report", Map.of(), new InsertOpts().queue("reports")));
+    }
+}

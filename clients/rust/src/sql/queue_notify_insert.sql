@@ -1,0 +1,4 @@
+-- Insert notification, once per queue that received available rows, inside the inserting
+-- transaction (spec 03-insert, notifications).
+SELECT pg_notify(concat(coalesce($1::text, current_schema()), '.river_insert'), '{"queue":' || to_json(q)::text || '}')
+FROM unnest($2::text[]) AS q

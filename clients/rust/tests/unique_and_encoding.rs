@@ -1,0 +1,327 @@
+use riverboat::json::{compact, encode, format_float};
+use riverboat::time::{format_rfc3339, parse_rfc3339};
+use riverboat::unique::{state_mask, unique_key};
+use riverboat::{Args, ByArgs, Client, Config, Error, InsertOpts, InsertParams, JobState, UniqueOpts};
+use serde_json::json;
+use std::time::Duration;
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn key(kind: &str, args: &str, queue: &str, opts: &UniqueOpts, scheduled: Option<&str>) -> String {
+    let now = parse_rfc3339("2026-01-02T03:04:05.6789Z").unwrap();
+    let scheduled = scheduled.map(|s| parse_rfc3339(s).unwrap());
+    hex(&unique_key(kind, args, queue, opts, scheduled, now).unwrap())
+}
+
+fn selected() -> UniqueOpts {
+    UniqueOpts {
+        by_args: ByArgs::Paths(vec![
+            "account.id".into(),
+            "account.region".into(),
+            "label".into(),
+            "path/key".into(),
+        ]),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn issue_vectors() {
+    let period = |m: u64| UniqueOpts {
+        by_period: Some(Duration::from_secs(m * 60)),
+        ..Default::default()
+    };
+    assert_eq!(
+        key("conformance_simple", r#"{"id":42}"#, "default", &period(90), None),
+        "5396f06a082abd7a929915135ebd363a9a47d800176b03ce7736f93a5ba9e22e"
+    );
+    assert_eq!(
+        key(
+            "conformance_simple",
+            r#"{"id":42}"#,
+            "default",
+            &period(60),
+            Some("2026-01-02T05:21:05.6789Z")
+        ),
+        "b7f3c49952996b760b8b3ff6cf48f426e03a6ef0f004fb6faa51725365cf309a"
+    );
+    assert_eq!(
+        key(
+            "conformance_simple",
+            r#"{"id":42}"#,
+            "default",
+            &period(60),
+            Some("2026-01-02T10:51:05.6789+05:30")
+        ),
+        "b7f3c49952996b760b8b3ff6cf48f426e03a6ef0f004fb6faa51725365cf309a"
+    );
+    let qk = UniqueOpts {
+        by_queue: true,
+        exclude_kind: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        key("conformance_simple", r#"{"id":42}"#, "priority_emails", &qk, None),
+        "d20ce47da8e8015e68b020bbca2b17494139519ae05f8985e5992db4d8dd8a09"
+    );
+    let all = UniqueOpts {
+        by_args: ByArgs::All,
+        by_period: Some(Duration::from_secs(60)),
+        by_queue: true,
+        by_state: Some(vec![
+            JobState::Available,
+            JobState::Completed,
+            JobState::Pending,
+            JobState::Running,
+            JobState::Scheduled,
+        ]),
+        exclude_kind: false,
+    };
+    assert_eq!(
+        key(
+            "conformance_simple",
+            r#"{"id":42}"#,
+            "priority_emails",
+            &all,
+            Some("2026-01-02T05:21:05.6789Z")
+        ),
+        "6f20262e7b1fa9beaf98255f23030800376636484a98b20c2c04a303bab5a8d5"
+    );
+    assert_eq!(state_mask(&all), 213);
+    let by_args = UniqueOpts {
+        by_args: ByArgs::All,
+        ..Default::default()
+    };
+    assert_eq!(state_mask(&by_args), 245);
+    assert_eq!(
+        key("conformance_all_args", "{}", "default", &by_args, None),
+        "fe05a58ddb79a8d4544da962582d9a290d59788c920afd3597da3a62e3c1b0ac"
+    );
+    assert_eq!(
+        key(
+            "conformance_all_args",
+            r#"{"nested":{"z":1,"a":2}}"#,
+            "default",
+            &by_args,
+            None
+        ),
+        "46ff499cb031d0458bb00ef87e7b83321eefb6e7534497c279c4ae0f474cdde0"
+    );
+    assert_eq!(
+        key("conformance_selected_args", "{}", "default", &selected(), None),
+        "23aa86692d9807ab10e433e378f1c0804573f5e345818461b919322dd381b4c3"
+    );
+    assert_eq!(
+        key(
+            "conformance_selected_args",
+            r#"{"account":{"id":"acct-123","ignored":"not selected"},"ignored":true,"label":"selected"}"#,
+            "default",
+            &selected(),
+            None
+        ),
+        "6130dc4f753402d1faeb6bbc3e6c21415245bb282ad1fd16bcbfeebde525e726"
+    );
+    assert_eq!(
+        key(
+            "conformance_selected_args",
+            r#"{"label":null}"#,
+            "default",
+            &selected(),
+            None
+        ),
+        "d137d7c4f1e3f8369037b1890357655b4fa1978a329bcf51435f9f0b54abcab7"
+    );
+}
+
+#[test]
+fn canonical_args_sort_top_level_and_first_duplicate_wins() {
+    let opts = UniqueOpts {
+        by_args: ByArgs::All,
+        ..Default::default()
+    };
+    let now = parse_rfc3339("2026-01-02T03:04:05Z").unwrap();
+    let s =
+        riverboat::unique::key_string("k", r#"{"b":{"y":1,"x":2},"a":1,"b":3}"#, "default", &opts, None, now).unwrap();
+    assert_eq!(s, r#"&kind=k&args={"a":1,"b":{"y":1,"x":2}}"#);
+    let s = riverboat::unique::key_string("k", r#"{"\u00e9":1,"<":2}"#, "default", &opts, None, now).unwrap();
+    assert_eq!(s, "&kind=k&args={\"<\":2,\"\u{e9}\":1}");
+}
+
+#[test]
+fn period_truncates_from_go_zero_time() {
+    let t = parse_rfc3339("2026-01-02T03:04:05Z").unwrap();
+    // 7 minutes does not divide the zero-time offset, so epoch truncation would differ.
+    let lower = riverboat::unique::period_lower_bound(t, Duration::from_secs(7 * 60));
+    assert_eq!(riverboat::unique::format_utc_seconds(lower), "2026-01-02T03:03:00Z");
+}
+
+#[test]
+fn go_string_and_float_encoding() {
+    let v = json!({"s": "<a&b>\u{2028}\u{2029}é\u{1}\u{8}\u{c}\n\r\t\"\\", "f": [1e-7, 1e21, 1.7976931348623157e308, -0.0, 0.1, 1.0, 1e20, 0.000001, 123456789.125], "i": [18446744073709551615u64, -9223372036854775808i64]});
+    assert_eq!(
+        encode(&v).unwrap(),
+        r#"{"s":"\u003ca\u0026b\u003e\u2028\u2029é\u0001\b\f\n\r\t\"\\","f":[1e-7,1e+21,1.7976931348623157e+308,-0,0.1,1,100000000000000000000,0.000001,123456789.125],"i":[18446744073709551615,-9223372036854775808]}"#
+    );
+    assert!(format_float(f64::NAN).is_err());
+    assert_eq!(format_float(5e-324).unwrap(), "5e-324");
+}
+
+#[test]
+fn raw_args_are_compacted_and_html_escaped_like_go() {
+    assert_eq!(
+        compact("{ \"b\" : [1, 2.50, 1E3],\n \"a\":\"<\\u00e9>\" }").unwrap(),
+        r#"{"b":[1,2.50,1E3],"a":"\u003c\u00e9\u003e"}"#
+    );
+    assert_eq!(
+        Args::Raw(r#"{"n":123456789012345678901234567890}"#.into())
+            .encode()
+            .unwrap(),
+        r#"{"n":123456789012345678901234567890}"#
+    );
+}
+
+#[test]
+fn timestamps_round_trip_in_utc() {
+    let t = parse_rfc3339("2026-01-02T08:34:05.678901+05:30").unwrap();
+    assert_eq!(format_rfc3339(t), "2026-01-02T03:04:05.678901Z");
+    assert!(parse_rfc3339("2026-01-02 03:04").is_err());
+}
+
+fn field_of(err: Error) -> (String, String) {
+    match err {
+        Error::Validation { field, rule, .. } => (field, rule),
+        other => panic!("expected a validation error, got {other}"),
+    }
+}
+
+fn check_without_connection() {
+    let cases: Vec<(InsertParams, &str)> = vec![
+        (InsertParams::new("k", json!([1, 2])), "args"),
+        (
+            InsertParams::new("k", json!({})).with_opts(InsertOpts {
+                queue: Some("Bad Queue".into()),
+                ..Default::default()
+            }),
+            "queue",
+        ),
+        (
+            InsertParams::new("k", json!({})).with_opts(InsertOpts {
+                queue: Some("mail__out".into()),
+                ..Default::default()
+            }),
+            "queue",
+        ),
+        (
+            InsertParams::new("k", json!({})).with_opts(InsertOpts {
+                queue: Some("q".repeat(65)),
+                ..Default::default()
+            }),
+            "queue",
+        ),
+        (
+            InsertParams::new("k", json!({})).with_opts(InsertOpts {
+                priority: Some(0),
+                ..Default::default()
+            }),
+            "priority",
+        ),
+        (
+            InsertParams::new("k", json!({})).with_opts(InsertOpts {
+                max_attempts: Some(0),
+                ..Default::default()
+            }),
+            "max_attempts",
+        ),
+        (
+            InsertParams::new("k", json!({})).with_opts(InsertOpts {
+                tags: Some(vec!["a,b,c".into()]),
+                ..Default::default()
+            }),
+            "tags",
+        ),
+        (
+            InsertParams::new("k", json!({})).with_opts(InsertOpts {
+                tags: Some(vec!["ab".into()]),
+                ..Default::default()
+            }),
+            "tags",
+        ),
+        (
+            InsertParams::new("k", json!({})).with_opts(InsertOpts {
+                tags: Some(vec!["-tag".into()]),
+                ..Default::default()
+            }),
+            "tags",
+        ),
+        (
+            InsertParams::new("k", json!({})).with_opts(InsertOpts {
+                metadata: Some(json!([1])),
+                ..Default::default()
+            }),
+            "metadata",
+        ),
+        (
+            InsertParams::new("k", json!({})).with_opts(InsertOpts {
+                unique: Some(UniqueOpts {
+                    by_period: Some(Duration::from_millis(500)),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            "unique.by_period",
+        ),
+        (
+            InsertParams::new("k", json!({})).with_opts(InsertOpts {
+                unique: Some(UniqueOpts {
+                    by_state: Some(vec![JobState::Available, JobState::Completed]),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            "unique.by_state",
+        ),
+    ];
+    for (params, field) in cases {
+        assert_eq!(
+            field_of(Client::new(Config::default()).check(&params).unwrap_err()).0,
+            field
+        );
+    }
+    assert_eq!(
+        JobState::parse("bogus").map_err(field_of).unwrap_err().0,
+        "unique.by_state"
+    );
+}
+
+#[test]
+fn validation_names_field_and_rule() {
+    check_without_connection();
+}
+
+#[test]
+fn contract_violation_names_kind_pointer_and_rule() {
+    let mut client = Client::new(Config::default());
+    client
+        .load_contract(
+            &json!({"kinds": {"email_send": {"args": {"type": "object", "properties": {"to": {"type": "string"}}}}}}),
+        )
+        .unwrap();
+    match client
+        .check(&InsertParams::new("email_send", json!({"to": 7})))
+        .unwrap_err()
+    {
+        Error::Contract {
+            kind, pointer, rule, ..
+        } => assert_eq!(
+            (kind.as_str(), pointer.as_str(), rule.as_str()),
+            ("email_send", "/to", "type")
+        ),
+        other => panic!("expected a contract error, got {other}"),
+    }
+    client
+        .check(&InsertParams::new("email_send", json!({"to": "a@example.com"})))
+        .unwrap();
+    client.check(&InsertParams::new("other", json!({"to": 7}))).unwrap();
+}

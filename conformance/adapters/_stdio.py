@@ -1,0 +1,105 @@
+"""The JSON-RPC 2.0 stdio loop and the normalized job form shared by the Python-based adapters (ADAPTER.md)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+STATES = ("available", "cancelled", "completed", "discarded", "pending", "retryable", "running", "scheduled")
+PROFILE_METHODS = [
+    "handshake", "insert", "insert_many", "tx_begin", "tx_commit", "tx_insert", "tx_insert_many", "tx_rollback",
+    "unique_key",
+]  # fmt: skip
+
+
+class RpcFailure(Exception):
+    """An error response (ADAPTER.md#errors)."""
+
+    def __init__(self, code: int, message: str, data: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.data = data
+
+
+def invalid(field: str, rule: str, message: str) -> RpcFailure:
+    return RpcFailure(-32602, message, {"field": field, "rule": rule})
+
+
+def utc_text(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def normalize(row: dict[str, Any]) -> dict[str, Any]:
+    """A river_job row read with psycopg's dict_row, as a normalized job."""
+
+    def stamp(value: datetime | None) -> str | None:
+        return None if value is None else utc_text(value)
+
+    states = row["unique_states"]
+    return {
+        "id": row["id"],
+        "args": row["args"],
+        "attempt": row["attempt"],
+        "attempted_at": stamp(row["attempted_at"]),
+        "attempted_by": list(row["attempted_by"] or []),
+        "created_at": stamp(row["created_at"]),
+        "errors": list(row["errors"] or []),
+        "finalized_at": stamp(row["finalized_at"]),
+        "kind": row["kind"],
+        "max_attempts": row["max_attempts"],
+        "metadata": row["metadata"],
+        "priority": row["priority"],
+        "queue": row["queue"],
+        "scheduled_at": stamp(row["scheduled_at"]),
+        "state": row["state"],
+        "tags": list(row["tags"] or []),
+        "unique_key": None if row["unique_key"] is None else bytes(row["unique_key"]).hex(),
+        # bit(8) text: the leftmost character is the heaviest state (scheduled).
+        "unique_states": None if states is None else [s for i, s in enumerate(STATES) if states[7 - i] == "1"],
+    }
+
+
+def serve(handle: Callable[[str, dict[str, Any]], Any]) -> None:
+    """Answer one request line at a time until stdin closes."""
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request_id: Any = None
+        try:
+            try:
+                request = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise RpcFailure(-32700, f"parse error: {exc}") from exc
+            if not isinstance(request, dict) or request.get("jsonrpc") != "2.0" or "method" not in request:
+                raise RpcFailure(-32600, "not a JSON-RPC 2.0 request")
+            request_id = request.get("id")
+            params = request.get("params", {})
+            if not isinstance(params, dict):
+                raise RpcFailure(-32602, "params must be an object")
+            response: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "result": handle(request["method"], params)}
+        except RpcFailure as failure:
+            print(f"{failure.code}: {failure.message}", file=sys.stderr)
+            error: dict[str, Any] = {"code": failure.code, "message": failure.message}
+            if failure.data is not None:
+                error["data"] = failure.data
+            response = {"jsonrpc": "2.0", "id": request_id, "error": error}
+        except Exception as exc:
+            traceback.print_exc(file=sys.stderr)
+            response = {
+                "jsonrpc": "2.0",
+                "id": request_id,
+                "error": {"code": -32000, "message": f"{type(exc).__name__}: {exc}"},
+            }
+        sys.stdout.write(json.dumps(response, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+
+def check_known(params: dict[str, Any], allowed: set[str], where: str) -> None:
+    unknown = set(params) - allowed
+    if unknown:
+        raise RpcFailure(-32602, f"unknown {where} members: {sorted(unknown)}")

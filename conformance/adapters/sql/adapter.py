@@ -1,0 +1,164 @@
+"""Conformance adapter for SQL-only enqueue: a plain driver issuing only the SQL of spec/13-sql-enqueue.md.
+
+By default every job goes through riverboat's ``riverboat_job_insert_v1`` function. With
+``--plain`` the adapter issues the plain ``INSERT`` and ``pg_notify`` instead, which has no
+unique jobs and no validation beyond the table's constraints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _stdio import PROFILE_METHODS, RpcFailure, check_known, normalize, serve
+
+QUERIES = Path(__file__).resolve().parent / "queries"
+INSERT_SQL = (QUERIES / "job_insert.sql").read_text(encoding="utf-8")
+NOTIFY_SQL = (QUERIES / "job_insert_notify.sql").read_text(encoding="utf-8")
+FUNCTION_SQL = (QUERIES / "job_insert_function.sql").read_text(encoding="utf-8")
+# The function's errors: SQLSTATE 22023 and "riverboat: <option>: <rule>".
+FUNCTION_ERROR = re.compile(r"riverboat: ([\w.]+): (.*)", re.DOTALL)
+FIELD_NAMES = {"unique_opts": "unique", "opts": "opts"}
+OPTIONS = {"queue", "priority", "max_attempts", "scheduled_at", "pending", "tags", "metadata", "unique"}
+
+Conn = psycopg.Connection[dict[str, Any]]
+
+
+def connect() -> Conn:
+    conn = psycopg.connect(os.environ["RIVER_CONFORMANCE_DATABASE_URL"], row_factory=dict_row, autocommit=True)
+    schema = os.environ.get("RIVER_CONFORMANCE_SCHEMA", "")
+    if schema:
+        conn.execute("SELECT set_config('search_path', %s, false)", (schema,))
+    return conn
+
+
+def job_input(params: dict[str, Any]) -> dict[str, Any]:
+    """Plain INSERT input: the job's columns as sent."""
+    check_known(params, {"kind", "args", "args_json", "opts"}, "insert")
+    if not isinstance(params.get("kind"), str) or not params["kind"]:
+        raise RpcFailure(-32602, "kind is required", {"field": "kind", "rule": "required"})
+    args = json.loads(params["args_json"]) if "args_json" in params else params.get("args")
+    opts = params.get("opts", {})
+    check_known(opts, OPTIONS, "opts")
+    if "unique" in opts:
+        raise RpcFailure(-32004, "plain SQL enqueue has no unique jobs")
+    return {"kind": params["kind"], "args": args, **opts}
+
+
+def function_input(params: dict[str, Any]) -> dict[str, Any]:
+    """riverboat_job_insert_v1 arguments: kind, args as encoded text, opts as its JSON keys."""
+    check_known(params, {"kind", "args", "args_json", "opts"}, "insert")
+    args = params["args_json"] if "args_json" in params else json.dumps(params.get("args"), ensure_ascii=False)
+    opts = dict(params.get("opts", {}))
+    check_known(opts, OPTIONS, "opts")
+    if "unique" in opts:
+        unique = dict(opts.pop("unique"))
+        if "by_period_ms" in unique:
+            unique["by_period_seconds"] = unique.pop("by_period_ms") / 1000
+        opts["unique_opts"] = unique
+    return {"kind": params.get("kind"), "args": args, "opts": opts}
+
+
+def database_failure(exc: psycopg.Error) -> RpcFailure:
+    match = FUNCTION_ERROR.match(str(exc).strip())
+    if exc.sqlstate == "22023" and match is not None:
+        option = match.group(1)
+        head, _, rest = option.partition(".")
+        field = FIELD_NAMES.get(head, head) + (f".{rest}" if rest else "")
+        return RpcFailure(-32602, str(exc).strip(), {"field": field, "rule": match.group(2)})
+    return RpcFailure(-32003, str(exc).strip(), {"sqlstate": exc.sqlstate})
+
+
+class SqlAdapter:
+    def __init__(self, *, plain: bool) -> None:
+        self._plain = plain
+        self._conn = connect()
+        self._txs: dict[str, Conn] = {}
+
+    def _insert(self, conn: Conn, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not self._plain:
+            inputs = [function_input(job) for job in jobs]
+            try:
+                with conn.transaction():
+                    rows = conn.execute(FUNCTION_SQL, {"jobs": json.dumps(inputs, ensure_ascii=False)}).fetchall()
+            except psycopg.Error as exc:
+                raise database_failure(exc) from exc
+            return [
+                {"job": normalize(row), "unique_skipped_as_duplicate": row["unique_skipped_as_duplicate"]}
+                for row in rows
+            ]
+        plain_inputs = [job_input(job) for job in jobs]
+        try:
+            with conn.transaction():
+                rows = conn.execute(INSERT_SQL, {"jobs": json.dumps(plain_inputs)}).fetchall()
+                queues = sorted({row["queue"] for row in rows if row["state"] == "available"})
+                conn.execute(NOTIFY_SQL, {"queues": queues})
+        except psycopg.Error as exc:
+            raise RpcFailure(-32003, str(exc).strip(), {"sqlstate": exc.sqlstate}) from exc
+        return [{"job": normalize(row), "unique_skipped_as_duplicate": False} for row in rows]
+
+    def _unique_key(self, params: dict[str, Any]) -> Any:
+        raise RpcFailure(-32004, "SQL enqueue computes unique keys only inside an insert")
+
+    def _tx(self, params: dict[str, Any]) -> Conn:
+        handle = params.get("handle")
+        if handle not in self._txs:
+            raise RpcFailure(-32001, f"unknown transaction handle {handle!r}")
+        return self._txs[handle]
+
+    def handle(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "handshake":
+            return {
+                "adapter_version": 1,
+                "backend": "postgres",
+                "capabilities": ["insert", "lifecycle", "transactions"]
+                + ([] if self._plain else ["unique_jobs", "validation"]),
+                "implementation": "riverboat-sql-plain" if self._plain else "riverboat-sql",
+                "implementation_version": "1",
+                "methods": PROFILE_METHODS,
+                "migration_lines": {"main": 8},
+                "profile": "insert-only-v1",
+                "protocol_revision": 1,
+            }
+        if method == "insert":
+            return self._insert(self._conn, [params])[0]
+        if method == "insert_many":
+            return {"results": self._insert(self._conn, params["jobs"])}
+        if method == "unique_key":
+            return self._unique_key(params)
+        if method == "tx_begin":
+            handle = params.get("handle")
+            if not isinstance(handle, str) or not handle or handle in self._txs:
+                raise RpcFailure(-32602, f"bad or open handle {handle!r}", {"field": "handle", "rule": "unique"})
+            conn = connect()
+            # Autocommit off and a first statement: the connection now holds one open transaction until
+            # commit or rollback, and each insert's transaction() block below becomes a savepoint in it.
+            conn.autocommit = False
+            conn.execute("SELECT 1")
+            self._txs[handle] = conn
+            return {}
+        if method == "tx_insert":
+            return self._insert(self._tx(params), [params["job"]])[0]
+        if method == "tx_insert_many":
+            return {"results": self._insert(self._tx(params), params["jobs"])}
+        if method in ("tx_commit", "tx_rollback"):
+            conn = self._tx(params)
+            del self._txs[params["handle"]]
+            try:
+                conn.commit() if method == "tx_commit" else conn.rollback()
+            finally:
+                conn.close()
+            return {}
+        raise RpcFailure(-32601, f"method not found: {method}")
+
+
+if __name__ == "__main__":
+    serve(SqlAdapter(plain="--plain" in sys.argv[1:]).handle)

@@ -1,0 +1,227 @@
+"""The producer: one per worked queue (spec/06-fetch.md). It fetches ``max_workers - running``
+jobs with one statement, runs each as a task, and hands the results to the completer.
+
+Fetches are triggered by start, an insert notification for the queue, the poll timer (with
+jitter), a freed slot after a full fetch, and a resume; at most one happens per
+``fetch_cooldown``. The queue's ``river_queue`` row is upserted at start and every 10
+minutes, and its paused state is polled every 2 seconds besides the control notifications.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from riverboat._complete import BatchCompleter
+from riverboat._execute import STOPPED, Completion, Discarded, JobExecutor, Running, decide
+from riverboat._queries import query
+from riverboat.job import AttemptError, Job
+from riverboat.worker import JobContext, QueueConfig
+
+logger = logging.getLogger("riverboat")
+
+QUEUE_REFRESH_INTERVAL = 600.0
+PAUSE_POLL_INTERVAL = 2.0
+#: Poll jitter: up to 10 % of the interval, at least 10 ms (River's rule).
+JITTER_FRACTION = 0.1
+JITTER_MIN = 0.01
+BAD_ROW = "job row could not be read: {error}"
+
+
+class Producer:
+    def __init__(
+        self,
+        *,
+        queue: str,
+        config: QueueConfig,
+        pool: AsyncConnectionPool[Any],
+        schema: str | None,
+        client_id: str,
+        executor: JobExecutor,
+        completer: BatchCompleter,
+    ) -> None:
+        self.queue = queue
+        self.config = config
+        self._pool = pool
+        self._schema = schema
+        self._client_id = client_id
+        self._executor = executor
+        self._completer = completer
+        self._fetch_sql = query("job_get_available", schema)
+        self._threads = ThreadPoolExecutor(config.max_workers, thread_name_prefix=f"riverboat-{queue}")
+        self._running: dict[int, Running] = {}
+        self._trigger = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._fetch_when_slot_frees = False
+        self._paused = False
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def running_count(self) -> int:
+        return len(self._running)
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def trigger_fetch(self) -> None:
+        """Ask for a fetch soon (an insert notification, a reconnection)."""
+        self._trigger.set()
+
+    def set_paused(self, paused: bool) -> None:
+        if self._paused and not paused:
+            self._trigger.set()
+        self._paused = paused
+
+    def cancel_job(self, job_id: int, reason: str) -> bool:
+        running = self._running.get(job_id)
+        if running is None:
+            return False
+        running.cancel(reason)
+        return True
+
+    async def start(self) -> None:
+        await self._register()
+        self._stopping = False
+        self._trigger.set()
+        self._tasks = [
+            asyncio.create_task(self._fetch_loop(), name=f"riverboat-producer-{self.queue}"),
+            asyncio.create_task(self._queue_loop(), name=f"riverboat-queue-{self.queue}"),
+        ]
+
+    async def stop_fetching(self) -> None:
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    async def wait_idle(self) -> None:
+        await self._idle.wait()
+
+    def cancel_all(self, reason: str = STOPPED) -> None:
+        for running in list(self._running.values()):
+            running.cancel(reason)
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=False, cancel_futures=True)
+
+    async def _register(self) -> None:
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(query("queue_create_or_set_updated_at", self._schema), {"name": self.queue})
+            row = await cur.fetchone()
+        self._paused = row is not None and row["paused_at"] is not None
+
+    async def _queue_loop(self) -> None:
+        last_refresh = time.monotonic()
+        while True:
+            await asyncio.sleep(PAUSE_POLL_INTERVAL)
+            try:
+                if time.monotonic() - last_refresh >= QUEUE_REFRESH_INTERVAL:
+                    await self._register()
+                    last_refresh = time.monotonic()
+                else:
+                    async with self._pool.connection() as conn:
+                        cur = await conn.execute(query("queue_get_paused", self._schema), {"name": self.queue})
+                        row = await cur.fetchone()
+                    if row is not None:
+                        self.set_paused(bool(row[0]))
+            except (psycopg.Error, OSError) as exc:
+                logger.warning("producer %s: queue poll failed: %s", self.queue, exc)
+
+    def _poll_wait(self) -> float:
+        interval = self.config.fetch_poll_interval.total_seconds()
+        return interval + random.uniform(0, max(interval * JITTER_FRACTION, JITTER_MIN))
+
+    async def _fetch_loop(self) -> None:
+        cooldown = self.config.fetch_cooldown.total_seconds()
+        last_fetch = -cooldown
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._trigger.wait(), self._poll_wait())
+            self._trigger.clear()
+            if self._paused:
+                continue
+            wait = last_fetch + cooldown - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            limit = self.config.max_workers - len(self._running)
+            if limit <= 0:
+                self._fetch_when_slot_frees = True
+                continue
+            await self._completer.wait_for_capacity()
+            last_fetch = time.monotonic()
+            try:
+                rows = await self._fetch(limit)
+            except (psycopg.Error, OSError) as exc:
+                logger.warning("producer %s: fetch failed: %s", self.queue, exc)
+                continue
+            if len(rows) >= limit:
+                self._fetch_when_slot_frees = True
+            for row in rows:
+                self._launch(row)
+
+    async def _fetch(self, limit: int) -> list[dict[str, Any]]:
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(
+                self._fetch_sql, {"queue": self.queue, "max_to_lock": limit, "client_id": self._client_id}
+            )
+            rows: list[dict[str, Any]] = await cur.fetchall()
+            return rows
+
+    def _launch(self, row: dict[str, Any]) -> None:
+        try:
+            job = Job.from_row(row)
+        except Exception as exc:
+            # Someone else's unreadable row fails on its own; it never takes down the batch.
+            self._completer.add(_unreadable(row, exc))
+            return
+        running = Running(JobContext(job))
+        self._running[job.id] = running
+        self._idle.clear()
+        task = asyncio.create_task(self._run(job, running))
+        running.task = task
+
+    async def _run(self, job: Job, running: Running) -> None:
+        try:
+            completion = await self._executor.execute(job, running, self._threads)
+            self._completer.add(completion)
+        except asyncio.CancelledError:
+            logger.warning("producer %s: job %d abandoned running", self.queue, job.id)
+        finally:
+            del self._running[job.id]
+            if not self._running:
+                self._idle.set()
+            if self._fetch_when_slot_frees and not self._stopping:
+                self._fetch_when_slot_frees = False
+                self._trigger.set()
+
+
+def _unreadable(row: dict[str, Any], exc: Exception) -> Completion:
+    now = datetime.now(UTC)
+    attempt = int(row.get("attempt") or 0)
+    error = AttemptError(at=now, attempt=attempt, error=BAD_ROW.format(error=exc), trace="")
+    return decide(
+        job_id=int(row["id"]),
+        attempt=attempt,
+        max_attempts=int(row.get("max_attempts") or 1),
+        metadata={},
+        outcome=Discarded(error),
+        metadata_updates={},
+        duration=timedelta(0),
+        now=now,
+    )

@@ -1,0 +1,212 @@
+"""Job args as Go's ``encoding/json`` writes them (spec/04-unique.md, "Args encoding").
+
+The bytes must equal ``json.Marshal`` of the equivalent Go value, because unique keys hash
+them and River Go must compute the same key for the same job. Python values map to Go
+values as follows: dicts with str keys and dataclasses are structs (members in insertion
+or declaration order, never sorted); ints are integers of any size; floats are float64;
+datetimes are ``time.Time``; Decimal is ``json.Number``; bytes are ``[]byte`` (base64).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as _dt
+import math
+import re
+import uuid
+from decimal import Decimal
+from enum import Enum
+
+from riverboat.errors import ValidationError
+
+# Characters Go escapes inside strings (json.Marshal escapes HTML characters too).
+_STRING_ESCAPES: dict[int, str] = {c: f"\\u{c:04x}" for c in range(0x20)}
+_STRING_ESCAPES.update(
+    {
+        ord("\b"): "\\b",
+        ord("\f"): "\\f",
+        ord("\n"): "\\n",
+        ord("\r"): "\\r",
+        ord("\t"): "\\t",
+        ord('"'): '\\"',
+        ord("\\"): "\\\\",
+        ord("<"): "\\u003c",
+        ord(">"): "\\u003e",
+        ord("&"): "\\u0026",
+        0x2028: "\\u2028",
+        0x2029: "\\u2029",
+    }
+)
+_NEEDS_ESCAPE = re.compile('[\x00-\x1f"\\\\<>&\u2028\u2029]').search
+
+
+def _string(s: str) -> str:
+    if _NEEDS_ESCAPE(s) is None:
+        return '"' + s + '"'
+    return '"' + s.translate(_STRING_ESCAPES) + '"'
+
+
+def _float(f: float, path: str) -> str:
+    """float64 as Go writes it: shortest digits; exponent form below 1e-6 and from 1e21."""
+    if math.isnan(f) or math.isinf(f):
+        raise ValidationError(path, "must be a finite number (JSON has no NaN or Infinity)", f)
+    r = repr(f)
+    a = abs(f)
+    exp_form = a != 0 and (a < 1e-6 or a >= 1e21)
+    if "e" not in r and not exp_form:
+        return r[:-2] if r.endswith(".0") else r
+    # repr gives the same shortest round-trip digits as Go; only the layout differs.
+    sign = "-" if f < 0 else ""
+    mantissa, _, exp_text = r.lstrip("-").partition("e")
+    int_part, _, frac_part = mantissa.partition(".")
+    all_digits = int_part + frac_part
+    digits = all_digits.lstrip("0")
+    # The decimal point sits after `point` digits of `digits`.
+    point = len(int_part) + int(exp_text or 0) - (len(all_digits) - len(digits))
+    digits = digits.rstrip("0") or "0"
+    if exp_form:
+        exp = point - 1
+        body = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        # strconv writes at least two exponent digits; encoding/json trims "e-07" to "e-7".
+        return f"{sign}{body}e-{-exp}" if exp < 0 else f"{sign}{body}e+{exp:02d}"
+    if point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}"
+    if point >= len(digits):
+        return sign + digits + "0" * (point - len(digits))
+    return f"{sign}{digits[:point]}.{digits[point:]}"
+
+
+def _int(i: int) -> str:
+    try:
+        return int.__repr__(i)
+    except ValueError:
+        # Past CPython's int-to-str digit limit; Decimal converts without it.
+        return str(Decimal(i))
+
+
+def _datetime(d: _dt.datetime, path: str) -> str:
+    """time.Time's JSON: RFC 3339 with trailing fraction zeros trimmed, Z for offset zero."""
+    offset = d.utcoffset()
+    if offset is None:
+        raise ValidationError(path, "datetime must be timezone-aware", d)
+    seconds = int(offset.total_seconds())
+    if offset.microseconds or seconds % 60:
+        raise ValidationError(path, "timezone offset must be a whole number of minutes", d)
+    text = d.strftime("%Y-%m-%dT%H:%M:%S") if d.year >= 1000 else (
+        f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:{d.second:02d}"
+    )
+    if d.microsecond:
+        text += f".{d.microsecond:06d}".rstrip("0")
+    if seconds == 0:
+        return f'"{text}Z"'
+    sign = "-" if seconds < 0 else "+"
+    hours, minutes = divmod(abs(seconds) // 60, 60)
+    return f'"{text}{sign}{hours:02d}:{minutes:02d}"'
+
+
+def _decimal(d: Decimal, path: str) -> str:
+    if not d.is_finite():
+        raise ValidationError(path, "must be a finite number (JSON has no NaN or Infinity)", d)
+    return str(d)
+
+
+def _encode(value: object, path: str, out: list[str]) -> None:
+    # Exact-type checks first: they are the hot path; subclasses fall through below.
+    t = type(value)
+    if t is str:
+        out.append(_string(value))  # type: ignore[arg-type]
+    elif t is int:
+        out.append(_int(value))  # type: ignore[arg-type]
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif t is float:
+        out.append(_float(value, path))  # type: ignore[arg-type]
+    elif t is dict:
+        _object(value.items(), path, out)  # type: ignore[attr-defined]
+    elif t is list or t is tuple:
+        _array(value, path, out)  # type: ignore[arg-type]
+    elif isinstance(value, Enum):
+        _encode(value.value, path, out)
+    elif isinstance(value, str):
+        out.append(_string(str(value)))
+    elif isinstance(value, int):
+        out.append(_int(int(value)))
+    elif isinstance(value, float):
+        out.append(_float(float(value), path))
+    elif isinstance(value, dict):
+        _object(value.items(), path, out)
+    elif isinstance(value, (list, tuple)):
+        _array(value, path, out)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        _object(
+            (
+                (f.metadata.get("json", f.name), getattr(value, f.name))
+                for f in dataclasses.fields(value)
+            ),
+            path,
+            out,
+        )
+    elif isinstance(value, _dt.datetime):
+        out.append(_datetime(value, path))
+    elif isinstance(value, _dt.date):
+        out.append(f'"{value.isoformat()}"')
+    elif isinstance(value, Decimal):
+        out.append(_decimal(value, path))
+    elif isinstance(value, uuid.UUID):
+        out.append(f'"{value}"')
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        out.append('"' + base64.b64encode(value).decode("ascii") + '"')
+    else:
+        raise ValidationError(
+            path, f"type {t.__name__} has no JSON encoding (see spec/04-unique.md)", value
+        )
+
+
+def _object(items: object, path: str, out: list[str]) -> None:
+    out.append("{")
+    first = True
+    for key, item in items:  # type: ignore[attr-defined]
+        if not isinstance(key, str):
+            raise ValidationError(path, "object keys must be strings", key)
+        if not first:
+            out.append(",")
+        first = False
+        out.append(_string(str(key)))
+        out.append(":")
+        _encode(item, f"{path}.{key}", out)
+    out.append("}")
+
+
+def _array(items: list[object] | tuple[object, ...], path: str, out: list[str]) -> None:
+    out.append("[")
+    for i, item in enumerate(items):
+        if i:
+            out.append(",")
+        _encode(item, f"{path}[{i}]", out)
+    out.append("]")
+
+
+def _utf16_repair(text: str) -> str:
+    """Join surrogate pairs and turn lone surrogates into U+FFFD, as Go's decoder does."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def encode(value: object, field: str = "args") -> bytes:
+    """The bytes Go's ``json.Marshal`` produces for the Go value equivalent to ``value``.
+
+    Raises ValidationError naming the offending path below ``field`` (``args.items[3]``)
+    for unsupported types, non-string keys, NaN and infinities, and naive datetimes.
+    """
+    out: list[str] = []
+    _encode(value, field, out)
+    text = "".join(out)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _utf16_repair(text).encode("utf-8")
+

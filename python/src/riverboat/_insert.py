@@ -1,0 +1,317 @@
+"""Insert options, River's rules for them, and the pure function that turns job args plus
+options into the values of one ``river_job`` row (spec/03-insert.md)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeAlias
+
+from riverboat._gojson import encode
+from riverboat._states import JobState
+from riverboat._unique import UniqueOpts, unique_key, unique_states_mask
+from riverboat.admin import validate_queue_name
+from riverboat.args import ArgsLike, RawArgs, encode_args, kind_of
+from riverboat.errors import RiverboatError, ValidationError
+from riverboat.job import InsertResult, Job
+
+QUEUE_DEFAULT = "default"
+PRIORITY_DEFAULT = 1
+MAX_ATTEMPTS_DEFAULT = 25
+KIND_MAX_LENGTH = 127
+TAG_MAX_LENGTH = 255
+# River's tag rule, with Go's ASCII-only \w.
+TAG_PATTERN = re.compile(r"\A\w[\w\-]+\w\Z", re.ASCII)
+RESERVED_METADATA_PREFIX = "river:"
+
+
+def validate_priority(priority: int) -> int:
+    if isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 4:
+        raise ValidationError("priority", "must be an integer from 1 (highest) to 4", priority)
+    return priority
+
+
+def validate_max_attempts(max_attempts: int) -> int:
+    # The column is a smallint.
+    if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or not 1 <= max_attempts <= 32767:
+        raise ValidationError("max_attempts", "must be an integer from 1 to 32767", max_attempts)
+    return max_attempts
+
+
+def validate_kind(kind: str) -> str:
+    if not isinstance(kind, str) or not 1 <= len(kind) <= KIND_MAX_LENGTH:
+        raise ValidationError("kind", f"must be a string of 1 to {KIND_MAX_LENGTH} characters", kind)
+    return kind
+
+
+def validate_tags(tags: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(tags, str | bytes) or not isinstance(tags, Sequence):
+        raise ValidationError("tags", "must be a list of strings", tags)
+    for tag in tags:
+        if not isinstance(tag, str) or len(tag) > TAG_MAX_LENGTH or not TAG_PATTERN.match(tag):
+            raise ValidationError(
+                "tags",
+                f"each tag must be 3 to {TAG_MAX_LENGTH} ASCII letters, digits or _, with - allowed inside (no commas)",
+                tag,
+            )
+    return tuple(tags)
+
+
+def validate_scheduled_at(scheduled_at: datetime) -> datetime:
+    if not isinstance(scheduled_at, datetime):
+        raise ValidationError("scheduled_at", "must be a datetime", scheduled_at)
+    if scheduled_at.tzinfo is None or scheduled_at.utcoffset() is None:
+        raise ValidationError("scheduled_at", "must be timezone-aware (a naive datetime is ambiguous)", scheduled_at)
+    return scheduled_at.astimezone(UTC)
+
+
+def validate_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(metadata, Mapping):
+        raise ValidationError("metadata", "must be a JSON object (a mapping)", metadata)
+    for key in metadata:
+        if not isinstance(key, str):
+            raise ValidationError("metadata", "keys must be strings", key)
+        if key.startswith(RESERVED_METADATA_PREFIX):
+            raise ValidationError(
+                "metadata", f"keys beginning {RESERVED_METADATA_PREFIX!r} are reserved for River", key
+            )
+    return dict(metadata)
+
+
+@dataclass(frozen=True)
+class InsertOpts:
+    """Options of one insert, or a kind's insert defaults. Every field is optional; an
+    unset (``None``) field falls back to the kind's defaults, then to the client's."""
+
+    queue: str | None = None
+    priority: int | None = None
+    max_attempts: int | None = None
+    scheduled_at: datetime | None = None
+    pending: bool | None = None
+    tags: Sequence[str] | None = None
+    metadata: Mapping[str, Any] | None = None
+    unique_opts: UniqueOpts | None = None
+
+    def __post_init__(self) -> None:
+        if self.queue is not None:
+            validate_queue_name(self.queue)
+        if self.priority is not None:
+            validate_priority(self.priority)
+        if self.max_attempts is not None:
+            validate_max_attempts(self.max_attempts)
+        if self.scheduled_at is not None:
+            object.__setattr__(self, "scheduled_at", validate_scheduled_at(self.scheduled_at))
+        if self.pending is not None and not isinstance(self.pending, bool):
+            raise ValidationError("pending", "must be a boolean", self.pending)
+        if self.tags is not None:
+            object.__setattr__(self, "tags", validate_tags(self.tags))
+        if self.metadata is not None:
+            object.__setattr__(self, "metadata", validate_metadata(self.metadata))
+        if self.unique_opts is not None and not isinstance(self.unique_opts, UniqueOpts):
+            raise ValidationError("unique_opts", "must be a UniqueOpts", self.unique_opts)
+
+
+@dataclass(frozen=True)
+class ClientDefaults:
+    """The client's fallbacks, used when neither the insert nor the kind sets a value."""
+
+    queue: str = QUEUE_DEFAULT
+    priority: int = PRIORITY_DEFAULT
+    max_attempts: int = MAX_ATTEMPTS_DEFAULT
+
+    def __post_init__(self) -> None:
+        validate_queue_name(self.queue)
+        validate_priority(self.priority)
+        validate_max_attempts(self.max_attempts)
+
+
+@dataclass(frozen=True)
+class InsertManyParams:
+    """One element of a bulk insert: args with their own options."""
+
+    args: ArgsLike
+    opts: InsertOpts | None = None
+
+
+@dataclass(frozen=True)
+class InsertParams:
+    """The column values of one job to insert, fully resolved (schema/json/insert-params.schema.json)."""
+
+    kind: str
+    args: bytes
+    queue: str
+    priority: int
+    max_attempts: int
+    created_at: datetime
+    scheduled_at: datetime
+    state: JobState
+    tags: tuple[str, ...]
+    metadata: bytes
+    unique_key: bytes | None
+    unique_states: int | None
+
+
+def kind_insert_opts(args: ArgsLike) -> InsertOpts | None:
+    """The kind's insert defaults: ``RawArgs.insert_opts`` or the class's ``insert_opts``."""
+    opts = args.insert_opts if isinstance(args, RawArgs) else getattr(type(args), "insert_opts", None)
+    if opts is not None and not isinstance(opts, InsertOpts):
+        raise ValidationError("insert_opts", "must be an InsertOpts", opts)
+    return opts
+
+
+def _first(*values: Any) -> Any:
+    return next((v for v in values if v is not None), None)
+
+
+def build_insert_params(
+    args: ArgsLike, opts: InsertOpts | None, defaults: ClientDefaults, now: datetime
+) -> InsertParams:
+    """Resolve one insert: per-insert options, then the kind's defaults, then the
+    client's; state pending > scheduled (any explicit scheduled_at) > available."""
+    if now.tzinfo is None:
+        raise ValidationError("now", "must be timezone-aware", now)
+    now = now.astimezone(UTC)
+    kind = validate_kind(kind_of(args))
+    encoded = encode_args(args)
+    given = opts or InsertOpts()
+    kind_opts = kind_insert_opts(args) or InsertOpts()
+    queue: str = _first(given.queue, kind_opts.queue, defaults.queue)
+    explicit_at: datetime | None = _first(given.scheduled_at, kind_opts.scheduled_at)
+    if _first(given.pending, kind_opts.pending, False):
+        state = JobState.PENDING
+    elif explicit_at is not None:
+        state = JobState.SCHEDULED
+    else:
+        state = JobState.AVAILABLE
+    unique: UniqueOpts | None = _first(given.unique_opts, kind_opts.unique_opts)
+    key: bytes | None = None
+    mask: int | None = None
+    if unique is not None and unique.is_unique:
+        key = unique_key(kind=kind, encoded_args=encoded, queue=queue, opts=unique, scheduled_at=explicit_at, now=now)
+        mask = unique_states_mask(unique)
+    return InsertParams(
+        kind=kind,
+        args=encoded,
+        queue=queue,
+        priority=_first(given.priority, kind_opts.priority, defaults.priority),
+        max_attempts=_first(given.max_attempts, kind_opts.max_attempts, defaults.max_attempts),
+        created_at=now,
+        scheduled_at=explicit_at or now,
+        state=state,
+        tags=tuple(_first(given.tags, kind_opts.tags, ())),
+        metadata=encode(_first(given.metadata, kind_opts.metadata, {}), "metadata"),
+        unique_key=key,
+        unique_states=mask,
+    )
+
+
+def batch_arrays(rows: Sequence[InsertParams]) -> dict[str, list[Any]]:
+    """The parallel arrays of ``job_insert_many.sql``. Args and metadata travel as text so
+    Postgres parses exactly the bytes we encoded; tags comma-joined (tags have no commas)."""
+    return {
+        "args": [r.args.decode("utf-8") for r in rows],
+        "created_at": [r.created_at for r in rows],
+        "kind": [r.kind for r in rows],
+        "max_attempts": [r.max_attempts for r in rows],
+        "metadata": [r.metadata.decode("utf-8") for r in rows],
+        "priority": [r.priority for r in rows],
+        "queue": [r.queue for r in rows],
+        "scheduled_at": [r.scheduled_at for r in rows],
+        "state": [r.state.value for r in rows],
+        "tags": [",".join(r.tags) for r in rows],
+        "unique_key": [r.unique_key for r in rows],
+        "unique_states": [r.unique_states for r in rows],
+    }
+
+
+def copy_row(row: InsertParams) -> tuple[Any, ...]:
+    """One row for ``job_insert_copy.sql``, in its column order. COPY cannot resolve
+    conflicts, so unique jobs are refused (use insert_many for them)."""
+    if row.unique_key is not None:
+        raise ValidationError(
+            "unique_opts", "unique jobs cannot be inserted with insert_many_fast (COPY); use insert_many", row.kind
+        )
+    return (
+        row.args.decode("utf-8"),
+        row.created_at,
+        row.kind,
+        row.max_attempts,
+        row.metadata.decode("utf-8"),
+        row.priority,
+        row.queue,
+        row.scheduled_at,
+        row.state.value,
+        list(row.tags),
+    )
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A bulk insert with duplicate unique keys folded: ``rows`` go to the statement,
+    ``sources[i]`` is the statement row answering input ``i``, and ``repeats[i]`` says
+    input ``i`` repeats a key seen earlier in the batch (so it is reported as skipped)."""
+
+    rows: list[InsertParams]
+    sources: list[int]
+    repeats: list[bool]
+
+
+def fold_duplicates(params: Sequence[InsertParams]) -> Batch:
+    """Postgres refuses one ON CONFLICT statement touching a row twice, so each unique
+    key goes in once; later inputs with the same key get the first one's row."""
+    rows: list[InsertParams] = []
+    sources: list[int] = []
+    repeats: list[bool] = []
+    seen: dict[bytes, int] = {}
+    for p in params:
+        if p.unique_key is not None and p.unique_key in seen:
+            sources.append(seen[p.unique_key])
+            repeats.append(True)
+            continue
+        if p.unique_key is not None:
+            seen[p.unique_key] = len(rows)
+        sources.append(len(rows))
+        repeats.append(False)
+        rows.append(p)
+    return Batch(rows, sources, repeats)
+
+
+InsertManyItem: TypeAlias = ArgsLike | tuple[ArgsLike, InsertOpts | None] | InsertManyParams
+
+
+def split_item(item: InsertManyItem) -> InsertManyParams:
+    """A bulk-insert element as args and options: args alone, ``(args, opts)`` or InsertManyParams."""
+    if isinstance(item, InsertManyParams):
+        return item
+    if isinstance(item, tuple):
+        if len(item) != 2:
+            raise ValidationError("insert_many", "a tuple element must be (args, opts)", item)
+        return InsertManyParams(item[0], item[1])
+    return InsertManyParams(item)
+
+
+def results_in_input_order(batch: Batch, stored: Sequence[Mapping[str, Any]]) -> list[InsertResult]:
+    """One result per input, from the statement's rows (returned in statement order)."""
+    if len(stored) != len(batch.rows):
+        raise RiverboatError(f"insert returned {len(stored)} rows for {len(batch.rows)} jobs")
+    jobs = [Job.from_row(row) for row in stored]
+    return [
+        InsertResult(jobs[source], repeat or bool(stored[source]["unique_skipped_as_duplicate"]))
+        for source, repeat in zip(batch.sources, batch.repeats, strict=True)
+    ]
+
+
+def notify_queues(results: Sequence[InsertResult]) -> list[str]:
+    """Queues that received new ``available`` jobs, each once, in first-seen order."""
+    return list(
+        dict.fromkeys(
+            r.job.queue for r in results if r.job.state is JobState.AVAILABLE and not r.unique_skipped_as_duplicate
+        )
+    )
+
+
+def notify_queues_of_params(rows: Sequence[InsertParams]) -> list[str]:
+    """Queues that receive ``available`` rows (COPY returns no rows to look at)."""
+    return list(dict.fromkeys(r.queue for r in rows if r.state is JobState.AVAILABLE))

@@ -1,0 +1,129 @@
+"""The listener (spec/09-notifications.md#listener): one dedicated connection LISTENing on
+``<schema>.river_insert``, ``<schema>.river_control`` and ``<schema>.river_leadership``,
+handing payloads to subscribers by topic. After a drop it reconnects with backoff; the
+producers' polling keeps work flowing meanwhile, and subscribers to ``on_reconnect`` catch
+up on what was missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from riverboat._notify import Topic, channel, topic_of
+
+logger = logging.getLogger("riverboat")
+
+PING_INTERVAL = 5.0
+BACKOFF_START = 0.1
+BACKOFF_MAX = 5.0
+
+NotificationCallback = Callable[[str], Awaitable[None] | None]
+
+
+class Listener:
+    def __init__(self, *, conninfo: str, schema: str) -> None:
+        self._conninfo = conninfo
+        self.schema = schema
+        self._subscribers: dict[Topic, list[NotificationCallback]] = {topic: [] for topic in Topic}
+        self._reconnect_callbacks: list[Callable[[], None]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+        self._background: set[asyncio.Task[Any]] = set()
+        #: The backend PID of the current connection (tests terminate it).
+        self.backend_pid: int | None = None
+
+    def subscribe(self, topic: Topic | str, callback: NotificationCallback) -> Callable[[], None]:
+        """Call ``callback(payload)`` for each notification on ``topic``; a coroutine result is
+        awaited in the background. Returns an unsubscribe function."""
+        callbacks = self._subscribers[Topic(topic)]
+        callbacks.append(callback)
+        return lambda: callbacks.remove(callback) if callback in callbacks else None
+
+    def on_reconnect(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after every reconnection (not the first connection)."""
+        self._reconnect_callbacks.append(callback)
+
+    async def start(self) -> None:
+        """Start listening and wait (briefly) for the first connection, so that notifications
+        sent after start returns are heard."""
+        self._task = asyncio.create_task(self._loop(), name="riverboat-listener")
+        try:
+            await asyncio.wait_for(self._connected.wait(), 5.0)
+        except TimeoutError:
+            logger.warning("listener: not connected yet; relying on polling until it is")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for pending in list(self._background):
+            pending.cancel()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    async def wait_connected(self) -> None:
+        await self._connected.wait()
+
+    async def _loop(self) -> None:
+        backoff = BACKOFF_START
+        first = True
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
+                    for topic in Topic:
+                        await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel(self.schema, topic))))
+                    self.backend_pid = conn.info.backend_pid
+                    self._connected.set()
+                    if not first:
+                        self._fire_reconnect()
+                    first = False
+                    backoff = BACKOFF_START
+                    await self._receive(conn)
+            except asyncio.CancelledError:
+                raise
+            except (psycopg.Error, OSError) as exc:
+                self._connected.clear()
+                logger.warning("listener: connection lost (%s); reconnecting in %.1fs", exc, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX)
+
+    async def _receive(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        while True:
+            async for notify in conn.notifies(timeout=PING_INTERVAL):
+                self._dispatch(notify.channel, notify.payload)
+            # A quiet connection is pinged so a dead one is noticed.
+            await conn.execute("SELECT 1")
+
+    def _dispatch(self, channel_name: str, payload: str) -> None:
+        topic = topic_of(channel_name)
+        if topic is None:
+            return
+        for callback in list(self._subscribers[topic]):
+            try:
+                result = callback(payload)
+            except Exception:
+                logger.exception("listener: %s subscriber failed", topic.value)
+                continue
+            if inspect.isawaitable(result):
+                task = asyncio.ensure_future(result)
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+
+    def _fire_reconnect(self) -> None:
+        for callback in list(self._reconnect_callbacks):
+            try:
+                callback()
+            except Exception:
+                logger.exception("listener: reconnect callback failed")

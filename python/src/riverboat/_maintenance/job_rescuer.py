@@ -1,0 +1,149 @@
+"""Job rescuer: jobs left ``running`` by a worker that died are retried, discarded or
+cancelled (spec/11-maintenance.md#job-rescuer)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from psycopg.rows import dict_row
+
+from riverboat._maintenance import BATCH_SIZE_DEFAULT, Clock, pause_between_batches, utcnow
+from riverboat._queries import query
+from riverboat._service import ConnectionSource, Service, logger, require_batch_size, require_positive
+from riverboat.job import Job
+
+JOB_RESCUER_INTERVAL_DEFAULT = timedelta(seconds=30)
+RESCUE_STUCK_JOBS_AFTER_DEFAULT = timedelta(hours=1)
+RESCUE_ERROR = "Stuck job rescued by JobRescuer"
+
+NextRetry = Callable[[Job], datetime]
+"""When a rescued job should run again: the client's retry policy."""
+KnownKind = Callable[[str], bool]
+
+
+@dataclass(frozen=True)
+class JobRescuerConfig:
+    interval: timedelta = JOB_RESCUER_INTERVAL_DEFAULT
+    rescue_stuck_jobs_after: timedelta = RESCUE_STUCK_JOBS_AFTER_DEFAULT
+    batch_size: int = BATCH_SIZE_DEFAULT
+
+    def __post_init__(self) -> None:
+        require_positive("interval", self.interval)
+        require_positive("rescue_stuck_jobs_after", self.rescue_stuck_jobs_after)
+        require_batch_size("batch_size", self.batch_size)
+
+
+@dataclass(frozen=True)
+class JobRescuerResult:
+    retried: int
+    discarded: int
+    cancelled: int
+
+
+def rfc3339(moment: datetime) -> str:
+    """Go's RFC 3339 (nano) rendering of a UTC time: fraction without trailing zeros, ``Z``."""
+    utc = moment.astimezone(UTC)
+    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
+    if utc.microsecond:
+        text += "." + f"{utc.microsecond:06d}".rstrip("0")
+    return text + "Z"
+
+
+@dataclass(frozen=True)
+class RescueDecision:
+    state: str
+    finalized_at: datetime | None
+    scheduled_at: datetime
+
+
+def decide_rescue(job: Job, now: datetime, next_retry: NextRetry, is_known_kind: KnownKind | None) -> RescueDecision:
+    """What the rescuer does with one stuck job; River Go's rules.
+
+    A cancel was requested → cancelled. A kind this client has no worker for → discarded
+    (River Go does the same, so a fleet keeps each language's kinds on its own queues).
+    Attempts left → retryable at ``next_retry``; none left → discarded.
+    """
+    if "cancel_attempted_at" in (job.metadata or {}):
+        return RescueDecision("cancelled", now, job.scheduled_at)
+    if is_known_kind is not None and not is_known_kind(job.kind):
+        logger.error("job rescuer: discarding stuck job %s of unknown kind %r", job.id, job.kind)
+        return RescueDecision("discarded", now, job.scheduled_at)
+    if job.attempt < max(job.max_attempts, 0):
+        return RescueDecision("retryable", None, next_retry(job))
+    return RescueDecision("discarded", now, job.scheduled_at)
+
+
+class JobRescuer(Service[JobRescuerResult]):
+    """Every ``interval``: rescues ``running`` jobs attempted more than
+    ``rescue_stuck_jobs_after`` ago, touching only rows that are still running."""
+
+    name = "riverboat-job-rescuer"
+
+    def __init__(
+        self,
+        *,
+        connect: ConnectionSource,
+        next_retry: NextRetry,
+        is_known_kind: KnownKind | None = None,
+        schema: str | None = None,
+        config: JobRescuerConfig | None = None,
+        clock: Clock = utcnow,
+        stagger: bool = True,
+    ) -> None:
+        super().__init__(stagger=stagger)
+        self._connect = connect
+        self._next_retry = next_retry
+        self._is_known_kind = is_known_kind
+        self._schema = schema
+        self._config = config or JobRescuerConfig()
+        self._clock = clock
+
+    @property
+    def interval(self) -> timedelta:
+        return self._config.interval
+
+    async def run_once(self) -> JobRescuerResult:
+        counts = {"retryable": 0, "discarded": 0, "cancelled": 0}
+        now = self._clock()
+        horizon = now - self._config.rescue_stuck_jobs_after
+        after_id = 0
+        while True:
+            async with self._connect() as conn, conn.cursor(row_factory=dict_row) as cur:
+                await cur.execute(
+                    query("job_get_stuck", self._schema),
+                    {"after_id": after_id, "stuck_horizon": horizon, "max": self._config.batch_size},
+                )
+                stuck = await cur.fetchall()
+                if stuck:
+                    after_id = stuck[-1]["id"]
+                    params: dict[str, list[Any]] = {
+                        "id": [],
+                        "error": [],
+                        "finalized_at": [],
+                        "scheduled_at": [],
+                        "state": [],
+                    }
+                    for job in (Job.from_row(row) for row in stuck):
+                        decision = decide_rescue(job, now, self._next_retry, self._is_known_kind)
+                        error = {
+                            "at": rfc3339(now),
+                            "attempt": max(job.attempt, 0),
+                            "error": RESCUE_ERROR,
+                            "trace": "",
+                        }
+                        params["id"].append(job.id)
+                        params["error"].append(json.dumps(error))
+                        params["finalized_at"].append(decision.finalized_at)
+                        params["scheduled_at"].append(decision.scheduled_at)
+                        params["state"].append(decision.state)
+                    async with conn.transaction():
+                        await cur.execute(query("job_rescue_many", self._schema), {**params, "stuck_horizon": horizon})
+                        for row in await cur.fetchall():
+                            counts[str(row["state"])] += 1
+            if len(stuck) < self._config.batch_size:
+                return JobRescuerResult(counts["retryable"], counts["discarded"], counts["cancelled"])
+            await pause_between_batches()

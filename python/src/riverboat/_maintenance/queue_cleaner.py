@@ -1,0 +1,71 @@
+"""Queue cleaner: ``river_queue`` rows no client has refreshed for a day are deleted
+(spec/11-maintenance.md#queue-cleaner)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from riverboat._maintenance import BATCH_SIZE_DEFAULT, Clock, pause_between_batches, utcnow
+from riverboat._queries import query
+from riverboat._service import ConnectionSource, Service, require_batch_size, require_positive
+
+QUEUE_CLEANER_INTERVAL_DEFAULT = timedelta(hours=1)
+QUEUE_RETENTION_DEFAULT = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class QueueCleanerConfig:
+    interval: timedelta = QUEUE_CLEANER_INTERVAL_DEFAULT
+    retention: timedelta = QUEUE_RETENTION_DEFAULT
+    batch_size: int = BATCH_SIZE_DEFAULT
+
+    def __post_init__(self) -> None:
+        require_positive("interval", self.interval)
+        require_positive("retention", self.retention)
+        require_batch_size("batch_size", self.batch_size)
+
+
+@dataclass(frozen=True)
+class QueueCleanerResult:
+    deleted: tuple[str, ...]
+
+
+class QueueCleaner(Service[QueueCleanerResult]):
+    """Every ``interval``: deletes queues whose ``updated_at`` is older than ``retention``."""
+
+    name = "riverboat-queue-cleaner"
+
+    def __init__(
+        self,
+        *,
+        connect: ConnectionSource,
+        schema: str | None = None,
+        config: QueueCleanerConfig | None = None,
+        clock: Clock = utcnow,
+        stagger: bool = True,
+    ) -> None:
+        super().__init__(stagger=stagger)
+        self._connect = connect
+        self._schema = schema
+        self._config = config or QueueCleanerConfig()
+        self._clock = clock
+
+    @property
+    def interval(self) -> timedelta:
+        return self._config.interval
+
+    async def run_once(self) -> QueueCleanerResult:
+        horizon = self._clock() - self._config.retention
+        deleted: list[str] = []
+        while True:
+            async with self._connect() as conn:
+                cur = await conn.execute(
+                    query("queue_delete_expired", self._schema),
+                    {"updated_at_horizon": horizon, "max": self._config.batch_size},
+                )
+                names = [row[0] for row in await cur.fetchall()]
+            deleted.extend(names)
+            if len(names) < self._config.batch_size:
+                return QueueCleanerResult(tuple(deleted))
+            await pause_between_batches()

@@ -1,0 +1,196 @@
+# Generated from the _async twin by scripts/generate_sync.py. Do not edit.
+"""Admin operations on jobs, queues and leadership (spec/12-queues-and-admin.md).
+
+Each takes a connection and the schema (``None``: the connection's search_path) and runs
+in its own transaction, or in a savepoint of the caller's. The clients' admin methods
+call these; the sync twin in ``_sync/admin.py`` is generated from this module.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg import Connection
+from psycopg.errors import UniqueViolation
+from psycopg.rows import dict_row
+
+from riverboat._leader import LeaderRow
+from riverboat._maintenance.job_rescuer import rfc3339
+from riverboat._queries import query
+from riverboat.admin import (
+    ALL_QUEUES,
+    QUEUE_LIST_LIMIT_DEFAULT,
+    JobListCursor,
+    JobListParams,
+    JobListResult,
+    JobNotFoundError,
+    JobRunningError,
+    Queue,
+    QueueNotFoundError,
+    UniqueConflictError,
+    validate_job_id,
+    validate_queue_name,
+)
+from riverboat.errors import ValidationError
+from riverboat.job import Job
+
+
+def _fetch_one(
+    conn: Connection[Any], name: str, schema: str | None, params: dict[str, Any]
+) -> dict[str, Any] | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(query(name, schema), params)
+        return cur.fetchone()
+
+
+def _fetch_all(
+    conn: Connection[Any], name: str, schema: str | None, params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(query(name, schema), params)
+        return cur.fetchall()
+
+
+def job_get(conn: Connection[Any], schema: str | None, job_id: int) -> Job:
+    """The job with ``job_id``; ``JobNotFoundError`` if there is none."""
+    row = _fetch_one(conn, "job_get_by_id", schema, {"id": validate_job_id(job_id)})
+    if row is None:
+        raise JobNotFoundError(job_id)
+    return Job.from_row(row)
+
+
+def job_list(
+    conn: Connection[Any], schema: str | None, params: JobListParams | None = None
+) -> JobListResult:
+    """Jobs matching ``params``' filters, in its order, one page of ``params.limit``."""
+    params = params or JobListParams()
+    rows = _fetch_all(conn, "job_list", schema, params.query_params())
+    next_cursor = None
+    if len(rows) == params.limit:
+        last = rows[-1]
+        time = None if params.order_by == "id" else last[params.order_by]
+        next_cursor = JobListCursor(params.order_by, params.descending, last["id"], time).encode()
+    return JobListResult([Job.from_row(r) for r in rows], next_cursor)
+
+
+def job_cancel(conn: Connection[Any], schema: str | None, job_id: int) -> Job:
+    """Cancel a job: not yet running → ``cancelled`` now; running → ``cancel_attempted_at``
+    is set and a ``river_control`` cancel notification asks its worker to stop; already
+    finalized → unchanged. Returns the row after the change."""
+    now = datetime.now(UTC)
+    with conn.transaction():
+        row = _fetch_one(
+            conn,
+            "job_cancel",
+            schema,
+            {
+                "id": validate_job_id(job_id),
+                "now": None,
+                "schema": schema,
+                "cancel_attempted_at": json.dumps(rfc3339(now)),
+            },
+        )
+    if row is None:
+        raise JobNotFoundError(job_id)
+    return Job.from_row(row)
+
+
+def job_retry(conn: Connection[Any], schema: str | None, job_id: int) -> Job:
+    """Make a job available to run now (River's rules: never a running job; a job that
+    used all attempts gets one more). ``UniqueConflictError`` if a live job now holds
+    its unique key."""
+    try:
+        with conn.transaction():
+            row = _fetch_one(conn, "job_retry", schema, {"id": validate_job_id(job_id), "now": None})
+    except UniqueViolation as exc:
+        raise UniqueConflictError(job_id) from exc
+    if row is None:
+        raise JobNotFoundError(job_id)
+    return Job.from_row(row)
+
+
+def job_delete(conn: Connection[Any], schema: str | None, job_id: int) -> Job:
+    """Delete a job and return it; ``JobRunningError`` for a running job."""
+    with conn.transaction():
+        row = _fetch_one(conn, "job_delete", schema, {"id": validate_job_id(job_id)})
+    if row is None:
+        raise JobNotFoundError(job_id)
+    if row["state"] == "running":
+        raise JobRunningError(job_id)
+    return Job.from_row(row)
+
+
+def job_delete_many(conn: Connection[Any], schema: str | None, params: JobListParams) -> list[Job]:
+    """Delete up to ``params.limit`` jobs matching its filters (never running ones)."""
+    if params.cursor is not None:
+        raise ValidationError("cursor", "is not used by job_delete_many", params.cursor)
+    with conn.transaction():
+        rows = _fetch_all(conn, "job_delete_many", schema, params.query_params())
+    jobs = [Job.from_row(r) for r in rows]
+    return sorted(jobs, key=lambda job: (getattr(job, params.order_by), job.id), reverse=params.descending)
+
+
+def queue_get(conn: Connection[Any], schema: str | None, name: str) -> Queue:
+    """The queue named ``name``; ``QueueNotFoundError`` if no client registered it."""
+    row = _fetch_one(conn, "queue_get", schema, {"name": validate_queue_name(name)})
+    if row is None:
+        raise QueueNotFoundError(name)
+    return Queue.from_row(row)
+
+
+def queue_list(
+    conn: Connection[Any], schema: str | None, limit: int = QUEUE_LIST_LIMIT_DEFAULT
+) -> list[Queue]:
+    """Registered queues by name."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValidationError("limit", "must be an integer >= 1", limit)
+    return [Queue.from_row(r) for r in _fetch_all(conn, "queue_list", schema, {"limit": limit})]
+
+
+def _pause_or_resume(conn: Connection[Any], schema: str | None, name: str, action: str) -> None:
+    validate_queue_name(name, allow_all=True)
+    with conn.transaction():
+        cur = conn.execute(query(f"queue_{action}", schema), {"name": name, "now": None})
+        if cur.rowcount < 1 and name != ALL_QUEUES:
+            raise QueueNotFoundError(name)
+        payload = json.dumps({"action": action, "queue": name})
+        conn.execute(query("control_notify", schema), {"schema": schema, "payload": payload})
+
+
+def queue_pause(conn: Connection[Any], schema: str | None, name: str) -> None:
+    """Pause a queue (``'*'``: every queue): durable ``paused_at`` plus a ``pause``
+    notification so producers, River Go's and riverboat's, stop fetching from it."""
+    _pause_or_resume(conn, schema, name, "pause")
+
+
+def queue_resume(conn: Connection[Any], schema: str | None, name: str) -> None:
+    """Resume a queue (``'*'``: every queue); clears ``paused_at`` and notifies ``resume``."""
+    _pause_or_resume(conn, schema, name, "resume")
+
+
+def queue_update(conn: Connection[Any], schema: str | None, name: str, metadata: dict[str, Any]) -> Queue:
+    """Replace a queue's metadata and announce it with ``metadata_changed``."""
+    validate_queue_name(name)
+    if not isinstance(metadata, dict):
+        raise ValidationError("metadata", "must be a JSON object", metadata)
+    with conn.transaction():
+        row = _fetch_one(conn, "queue_update", schema, {"name": name, "metadata": json.dumps(metadata)})
+        if row is None:
+            raise QueueNotFoundError(name)
+        payload = json.dumps({"action": "metadata_changed", "metadata": metadata, "queue": name})
+        conn.execute(query("control_notify", schema), {"schema": schema, "payload": payload})
+    return Queue.from_row(row)
+
+
+def leader_get(conn: Connection[Any], schema: str | None) -> LeaderRow | None:
+    """The elected leader (River Go or riverboat), or ``None``."""
+    row = _fetch_one(conn, "leader_get_elected", schema, {})
+    return None if row is None else LeaderRow.from_row(row)
+
+
+def leader_request_resign(conn: Connection[Any], schema: str | None) -> None:
+    """Ask the current leader, whichever language, to step down and re-run election."""
+    payload = json.dumps({"action": "request_resign", "leader_id": ""})
+    conn.execute(query("leadership_notify", schema), {"schema": schema, "payload": payload})

@@ -1,0 +1,203 @@
+"""Types of the admin operations (spec/12-queues-and-admin.md): list parameters and
+cursors, queue rows, and the errors the operations raise. The operations themselves are
+methods of ``AsyncClient``/``Client`` (implemented in ``riverboat._async.admin``)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from riverboat.errors import RiverboatError, ValidationError
+from riverboat.job import Job
+
+JOB_STATES = ("available", "cancelled", "completed", "discarded", "pending", "retryable", "running", "scheduled")
+ORDER_FIELDS = ("id", "scheduled_at", "finalized_at")
+JOB_LIST_LIMIT_DEFAULT = 100
+JOB_LIST_LIMIT_MAX = 10_000
+QUEUE_LIST_LIMIT_DEFAULT = 100
+ALL_QUEUES = "*"
+# River Go's queue name rule.
+QUEUE_NAME_PATTERN = re.compile(r"^(?:[a-z0-9])+(?:[_|\-]?[a-z0-9]+)*$")
+QUEUE_NAME_MAX_LENGTH = 64
+
+OrderField = Literal["id", "scheduled_at", "finalized_at"]
+
+
+class NotFoundError(RiverboatError, LookupError):
+    """The job or queue named does not exist."""
+
+
+class JobNotFoundError(NotFoundError):
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
+        super().__init__(f"job {job_id} not found")
+
+
+class QueueNotFoundError(NotFoundError):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"queue {name!r} not found")
+
+
+class JobRunningError(RiverboatError):
+    """The operation never touches a running job (delete); cancel it first."""
+
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
+        super().__init__(f"job {job_id} is running and cannot be deleted; cancel it first")
+
+
+class UniqueConflictError(RiverboatError):
+    """Retrying the job would break its unique key: another live job holds it."""
+
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
+        super().__init__(f"retrying job {job_id} conflicts with another active job with the same unique key")
+
+
+def validate_queue_name(name: str, *, allow_all: bool = False) -> str:
+    """River's queue name rule; ``'*'`` (every queue) where ``allow_all``."""
+    if allow_all and name == ALL_QUEUES:
+        return name
+    if not isinstance(name, str) or len(name) > QUEUE_NAME_MAX_LENGTH or not QUEUE_NAME_PATTERN.fullmatch(name):
+        rule = "must be '*' or " if allow_all else "must be "
+        raise ValidationError(
+            "queue",
+            rule + f"a queue name of at most {QUEUE_NAME_MAX_LENGTH} lowercase "
+            "letters, digits and single _ - | separators",
+            name,
+        )
+    return name
+
+
+def validate_job_id(job_id: int) -> int:
+    if isinstance(job_id, bool) or not isinstance(job_id, int) or job_id < 1:
+        raise ValidationError("id", "must be a positive integer", job_id)
+    return job_id
+
+
+@dataclass(frozen=True)
+class Queue:
+    """A ``river_queue`` row."""
+
+    name: str
+    created_at: datetime
+    metadata: dict[str, Any]
+    paused_at: datetime | None
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Queue:
+        return cls(row["name"], row["created_at"], row["metadata"], row["paused_at"], row["updated_at"])
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_at is not None
+
+
+@dataclass(frozen=True)
+class JobListResult:
+    """One page of ``job_list``: the jobs and, when the page was full, the cursor of the next."""
+
+    jobs: list[Job]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class JobListCursor:
+    """Where a page ended: the order it was for and the last row's (value, id)."""
+
+    order_by: OrderField
+    descending: bool
+    after_id: int
+    after_time: datetime | None
+
+    def encode(self) -> str:
+        raw = {
+            "o": self.order_by,
+            "d": self.descending,
+            "id": self.after_id,
+            "t": None if self.after_time is None else self.after_time.isoformat(),
+        }
+        return base64.urlsafe_b64encode(json.dumps(raw, separators=(",", ":")).encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> JobListCursor:
+        try:
+            raw = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+            after_time = None if raw["t"] is None else datetime.fromisoformat(raw["t"])
+            cursor = cls(raw["o"], bool(raw["d"]), int(raw["id"]), after_time)
+        except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+            raise ValidationError("cursor", "must be a cursor returned by job_list", text) from exc
+        if cursor.order_by not in ORDER_FIELDS or (cursor.order_by != "id" and cursor.after_time is None):
+            raise ValidationError("cursor", "must be a cursor returned by job_list", text)
+        return cursor
+
+
+@dataclass(frozen=True)
+class JobListParams:
+    """Filters, order and page of ``job_list`` (and ``job_delete_many``). Unset = no filter.
+
+    ``tags_any`` matches jobs with at least one of the tags, ``tags_all`` jobs with all of
+    them; ``metadata`` matches jobs whose metadata contains it (JSON containment).
+    """
+
+    ids: Sequence[int] | None = None
+    kinds: Sequence[str] | None = None
+    queues: Sequence[str] | None = None
+    states: Sequence[str] | None = None
+    priorities: Sequence[int] | None = None
+    tags_any: Sequence[str] | None = None
+    tags_all: Sequence[str] | None = None
+    metadata: Mapping[str, Any] | None = None
+    order_by: OrderField = "id"
+    descending: bool = False
+    limit: int = JOB_LIST_LIMIT_DEFAULT
+    cursor: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.order_by not in ORDER_FIELDS:
+            raise ValidationError("order_by", f"must be one of {', '.join(ORDER_FIELDS)}", self.order_by)
+        if isinstance(self.limit, bool) or not isinstance(self.limit, int) or not 1 <= self.limit <= JOB_LIST_LIMIT_MAX:
+            raise ValidationError("limit", f"must be an integer from 1 to {JOB_LIST_LIMIT_MAX}", self.limit)
+        for state in self.states or ():
+            if state not in JOB_STATES:
+                raise ValidationError("states", f"must be job states ({', '.join(JOB_STATES)})", state)
+        for priority in self.priorities or ():
+            if isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 4:
+                raise ValidationError("priorities", "must be integers from 1 to 4", priority)
+        if self.metadata is not None and not isinstance(self.metadata, Mapping):
+            raise ValidationError("metadata", "must be a JSON object", self.metadata)
+        if self.cursor is not None:
+            cursor = JobListCursor.decode(self.cursor)
+            if (cursor.order_by, cursor.descending) != (self.order_by, self.descending):
+                raise ValidationError("cursor", "was made for a different order", self.cursor)
+
+    def query_params(self) -> dict[str, Any]:
+        """The named parameters of queries/job_list.sql and job_delete_many.sql."""
+        cursor = None if self.cursor is None else JobListCursor.decode(self.cursor)
+
+        def listed(values: Sequence[Any] | None) -> list[Any] | None:
+            return None if values is None else list(values)
+
+        return {
+            "ids": listed(self.ids),
+            "kinds": listed(self.kinds),
+            "queues": listed(self.queues),
+            "states": listed(self.states),
+            "priorities": listed(self.priorities),
+            "tags_any": listed(self.tags_any),
+            "tags_all": listed(self.tags_all),
+            "metadata": None if self.metadata is None else json.dumps(dict(self.metadata)),
+            "order_by": self.order_by,
+            "descending": self.descending,
+            "after_id": None if cursor is None else cursor.after_id,
+            "after_time": None if cursor is None else cursor.after_time,
+            "limit": self.limit,
+        }

@@ -1,0 +1,95 @@
+"""Shared pieces of the operator commands (``riverboat jobs``, ``riverboat queues``):
+connection options, JSON rendering and plain-text tables."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import click
+import psycopg
+
+from riverboat.errors import RiverboatError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def connection_options(command: F) -> F:
+    """``--database-url`` (or ``DATABASE_URL``) and ``--schema``."""
+    command = click.option(
+        "--schema", default=None, envvar="RIVER_SCHEMA", help="Schema of River's tables (default: search_path)."
+    )(command)
+    command = click.option(
+        "--database-url", envvar="DATABASE_URL", required=True, help="PostgreSQL URL (or DATABASE_URL)."
+    )(command)
+    return command
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of a table.")
+
+
+@contextmanager
+def connect(database_url: str) -> Iterator[psycopg.Connection[Any]]:
+    """An autocommit connection; failures become one clear line, not a traceback."""
+    try:
+        conn = psycopg.connect(database_url, autocommit=True)
+    except psycopg.Error as exc:
+        raise RiverboatError(f"cannot connect to the database: {exc}".strip()) from exc
+    try:
+        with conn:
+            yield conn
+    except psycopg.Error as exc:
+        raise RiverboatError(f"database error: {exc}".strip()) from exc
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready form of a row value."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if hasattr(value, "value") and not isinstance(value, int | float | str | bool):
+        return plain(value.value)
+    return value
+
+
+def echo_json(value: Any) -> None:
+    click.echo(json.dumps(plain(value), indent=2, sort_keys=True))
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        # Tables show UTC; --json keeps the full timestamp with its offset.
+        shown = value.astimezone(UTC) if value.tzinfo is not None else value
+        return shown.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value) or "-"
+    text = str(plain(value))
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def echo_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    cells = [[cell(v) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    click.echo("  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    for row in cells:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+def echo_record(pairs: Sequence[tuple[str, Any]]) -> None:
+    width = max(len(k) for k, _ in pairs)
+    for key, value in pairs:
+        shown = json.dumps(plain(value), sort_keys=True) if isinstance(value, dict | list) else cell(value)
+        click.echo(f"{key.ljust(width)}  {shown}")

@@ -1,0 +1,250 @@
+"""Workers: the code that works one kind of job, the registry of them, and queue settings
+(spec/07-complete.md#outcomes).
+
+A worker subclasses ``Worker[Args]``, names its ``kind`` and implements ``work(job)``, either
+``async def`` (run on the event loop) or plain ``def`` (run in a thread pool sized to the
+queue's ``max_workers``). Inside ``work``, the module functions ``cancel``, ``snooze``,
+``discard``, ``record_output``, ``set_metadata`` and ``cancellation_requested`` act on the
+job being worked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Generic, TypeVar
+
+from riverboat.errors import RiverboatError, ValidationError
+from riverboat.job import Job
+
+Args = TypeVar("Args")
+
+#: River's worker kind rule: a word character, then at least one more allowed character.
+KIND_PATTERN = re.compile(r"\A[\w][\w\-\[\]<>/.·:+]+\Z")
+OUTPUT_MAX_BYTES = 32 * 1024 * 1024
+MAX_WORKERS_LIMIT = 10_000
+MIN_FETCH_INTERVAL = timedelta(milliseconds=1)
+#: The ``timeout`` meaning "never time out", as River's -1.
+NO_TIMEOUT = timedelta(seconds=-1)
+
+
+class JobCancel(RiverboatError):
+    """Raised from ``work`` (see ``cancel``): the job ends ``cancelled``, never retried."""
+
+
+class JobDiscard(RiverboatError):
+    """Raised from ``work`` (see ``discard``): the job ends ``discarded``, never retried."""
+
+
+class JobSnooze(RiverboatError):
+    """Raised from ``work`` (see ``snooze``): the job runs again after ``duration``, the
+    attempt is given back and no error is recorded."""
+
+    def __init__(self, duration: timedelta) -> None:
+        if not isinstance(duration, timedelta) or duration < timedelta(0):
+            raise ValidationError("snooze duration", "must be a timedelta >= 0", duration)
+        self.duration = duration
+        super().__init__(f"snoozed for {duration}")
+
+
+class ArgsContractViolation(RiverboatError):
+    """The args broke the worker's contract; retrying can't fix that, so the job is discarded."""
+
+
+@dataclass(frozen=True)
+class WorkJob(Generic[Args]):
+    """What ``work`` receives: the row as fetched and its decoded args."""
+
+    row: Job
+    args: Args
+
+    @property
+    def id(self) -> int:
+        return self.row.id
+
+    @property
+    def kind(self) -> str:
+        return self.row.kind
+
+    @property
+    def queue(self) -> str:
+        return self.row.queue
+
+    @property
+    def attempt(self) -> int:
+        return self.row.attempt
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self.row.metadata
+
+
+@dataclass
+class JobContext:
+    """The per-attempt state behind the module functions; one per running job."""
+
+    job: Job
+    metadata_updates: dict[str, Any] = field(default_factory=dict)
+    #: Set when the job should stop; a plain attribute, read by sync workers' threads.
+    cancel_requested: bool = False
+    #: Why the runtime interrupted the job ("job cancelled remotely", a timeout, a stop).
+    cancel_reason: str | None = None
+
+    def request_cancel(self, reason: str) -> None:
+        if self.cancel_reason is None:
+            self.cancel_reason = reason
+        self.cancel_requested = True
+
+
+_current: ContextVar[JobContext] = ContextVar("riverboat_job_context")
+
+
+def current_context() -> JobContext:
+    """The context of the job being worked; outside ``work`` this is an error."""
+    try:
+        return _current.get()
+    except LookupError:
+        raise RiverboatError("no job is being worked here: call this from inside Worker.work") from None
+
+
+def bind_context(context: JobContext) -> None:
+    """Make ``context`` current for the running task or thread (used by the executor)."""
+    _current.set(context)
+
+
+def cancel(reason: str = "cancelled by worker") -> None:
+    """End the job ``cancelled`` (never retried); ``reason`` is recorded as its error."""
+    raise JobCancel(reason)
+
+
+def discard(reason: str = "discarded by worker") -> None:
+    """End the job ``discarded`` (never retried); ``reason`` is recorded as its error."""
+    raise JobDiscard(reason)
+
+
+def snooze(duration: timedelta) -> None:
+    """Run the job again after ``duration`` without using up an attempt."""
+    raise JobSnooze(duration)
+
+
+def record_output(value: Any) -> None:
+    """Store ``value`` (JSON, at most 32 MB encoded) as ``metadata.output`` when the job ends."""
+    encoded = json.dumps(value)
+    if len(encoded.encode("utf-8")) > OUTPUT_MAX_BYTES:
+        raise ValidationError("output", f"must encode to at most {OUTPUT_MAX_BYTES} bytes of JSON")
+    current_context().metadata_updates["output"] = value
+
+
+def set_metadata(key: str, value: Any) -> None:
+    """Merge ``{key: value}`` into the job's metadata when the job ends (whatever the outcome)."""
+    json.dumps(value)
+    current_context().metadata_updates[key] = value
+
+
+def cancellation_requested() -> bool:
+    """True once the job should stop: timed out, cancelled remotely, or the client is stopping.
+    Sync workers check this; async workers are cancelled as well."""
+    return current_context().cancel_requested
+
+
+class Worker(Generic[Args]):
+    """Base class of a worker for one kind.
+
+    Class attributes: ``kind`` (required), ``timeout`` (``None``: the client's job timeout;
+    ``NO_TIMEOUT``: none), ``contract`` (a JSON Schema the args must satisfy, or ``None``).
+    Override ``decode_args`` to build ``Args`` from the JSON object (the default passes a
+    dataclass or pydantic model type in ``args_type`` the object, else returns it as is), and
+    ``next_retry`` to choose when a failed job runs again.
+    """
+
+    kind: ClassVar[str]
+    args_type: ClassVar[type[Any] | None] = None
+    timeout: ClassVar[timedelta | None] = None
+    contract: ClassVar[Mapping[str, Any] | None] = None
+
+    def decode_args(self, raw: Any) -> Args:
+        args_type = self.args_type
+        if args_type is None:
+            return raw  # type: ignore[no-any-return]
+        if not isinstance(raw, dict):
+            raise TypeError(f"args must be a JSON object, got {type(raw).__name__}")
+        validate = getattr(args_type, "model_validate", None)
+        if validate is not None:
+            return validate(raw)  # type: ignore[no-any-return]
+        return args_type(**raw)  # type: ignore[no-any-return]
+
+    def work(self, job: WorkJob[Args]) -> Awaitable[None] | None:
+        """Do the job. Return normally to complete it; raise to fail it (it is retried)."""
+        raise NotImplementedError
+
+    def next_retry(self, job: WorkJob[Args]) -> datetime | None:
+        """When to retry after a failure; ``None`` leaves it to the client's retry policy."""
+        return None
+
+
+def resolve_timeout(worker_timeout: timedelta | None, default: timedelta) -> float | None:
+    """Seconds a job may run, or ``None`` for no limit (a negative timeout means none)."""
+    chosen = default if worker_timeout is None else worker_timeout
+    return None if chosen < timedelta(0) else chosen.total_seconds()
+
+
+class Workers:
+    """The registry of workers by kind. Registering a kind twice, or a worker without a valid
+    kind, fails at once."""
+
+    def __init__(self, *workers: Worker[Any]) -> None:
+        self._by_kind: dict[str, Worker[Any]] = {}
+        for worker in workers:
+            self.add(worker)
+
+    def add(self, worker: Worker[Any]) -> Worker[Any]:
+        if not isinstance(worker, Worker):
+            raise ValidationError("worker", "must be an instance of riverboat.worker.Worker", worker)
+        kind = getattr(worker, "kind", None)
+        if not isinstance(kind, str) or not kind:
+            raise ValidationError("worker.kind", "every worker must name its kind", type(worker).__name__)
+        if not KIND_PATTERN.match(kind) or len(kind) >= 128:
+            raise ValidationError("worker.kind", f"must match {KIND_PATTERN.pattern} and be < 128 characters", kind)
+        if kind in self._by_kind:
+            raise ValidationError("worker.kind", "is already registered", kind)
+        if worker.timeout is not None and not isinstance(worker.timeout, timedelta):
+            raise ValidationError("worker.timeout", "must be a timedelta or None", worker.timeout)
+        self._by_kind[kind] = worker
+        return worker
+
+    def get(self, kind: str) -> Worker[Any] | None:
+        return self._by_kind.get(kind)
+
+    def __contains__(self, kind: object) -> bool:
+        return kind in self._by_kind
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_kind)
+
+    def __len__(self) -> int:
+        return len(self._by_kind)
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    """How one client works one queue (River's defaults)."""
+
+    max_workers: int = 100
+    fetch_cooldown: timedelta = timedelta(milliseconds=100)
+    fetch_poll_interval: timedelta = timedelta(seconds=1)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_workers, bool) or not isinstance(self.max_workers, int):
+            raise ValidationError("max_workers", "must be an integer", self.max_workers)
+        if not 1 <= self.max_workers <= MAX_WORKERS_LIMIT:
+            raise ValidationError("max_workers", f"must be between 1 and {MAX_WORKERS_LIMIT}", self.max_workers)
+        for name in ("fetch_cooldown", "fetch_poll_interval"):
+            value = getattr(self, name)
+            if not isinstance(value, timedelta) or value < MIN_FETCH_INTERVAL:
+                raise ValidationError(name, "must be a timedelta of at least 1 ms", value)
+        if self.fetch_poll_interval < self.fetch_cooldown:
+            raise ValidationError("fetch_poll_interval", "must be at least fetch_cooldown", self.fetch_poll_interval)

@@ -1,0 +1,202 @@
+"""Fixtures and helpers shared by the leadership, maintenance, periodic and admin tests.
+
+``river_url`` is a migrated database: the suite's ``db_url`` (riverboat's migrator), or,
+with RIVERBOAT_TESTS_RIVER_MIGRATE=1 (or before riverboat's migrator exists), an empty
+database migrated by River Go's own migrator (tests/go/cmd/rivermigrate), which checks
+these parts against River's schema itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import json
+import os
+import subprocess
+from collections.abc import AsyncIterator
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from tests.helpers import go_binary
+
+
+def _use_river_migrator() -> bool:
+    forced = os.environ.get("RIVERBOAT_TESTS_RIVER_MIGRATE") == "1"
+    return forced or importlib.util.find_spec("riverboat.migrate") is None
+
+
+@pytest.fixture
+def river_url(request: pytest.FixtureRequest) -> str:
+    if not _use_river_migrator():
+        return str(request.getfixturevalue("db_url"))
+    url = str(request.getfixturevalue("bare_db_url"))
+    subprocess.run([str(go_binary("rivermigrate")), "-database-url", url, "up"], check=True, capture_output=True)
+    return url
+
+
+@pytest.fixture
+async def aconn(river_url: str) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    async with await psycopg.AsyncConnection.connect(river_url, autocommit=True) as connection:
+        yield connection
+
+
+@pytest.fixture
+def sconn(river_url: str) -> Any:
+    with psycopg.connect(river_url, autocommit=True) as connection:
+        yield connection
+
+
+class NotificationRelay:
+    """Stands in for the runtime's listener: LISTENs on one channel and hands decoded
+    payloads to callbacks (e.g. ``Elector.handle_notification``), keeping every payload."""
+
+    def __init__(self, url: str, channel: str) -> None:
+        self.url = url
+        self.channel = channel
+        self.callbacks: list[Any] = []
+        self.received: list[dict[str, Any]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    async def __aenter__(self) -> NotificationRelay:
+        self._task = asyncio.create_task(self._run())
+        await asyncio.wait_for(self._ready.wait(), timeout=10)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def _run(self) -> None:
+        async with await psycopg.AsyncConnection.connect(self.url, autocommit=True) as conn:
+            await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+            self._ready.set()
+            async for note in conn.notifies():
+                payload = json.loads(note.payload)
+                self.received.append(payload)
+                for callback in self.callbacks:
+                    callback(payload)
+
+
+async def insert_job(
+    conn: psycopg.AsyncConnection[Any],
+    *,
+    state: str = "available",
+    kind: str = "test_kind",
+    queue: str = "default",
+    priority: int = 1,
+    attempt: int = 0,
+    max_attempts: int = 25,
+    scheduled_at: Any = None,
+    attempted_at: Any = None,
+    finalized_at: Any = None,
+    metadata: dict[str, Any] | None = None,
+    args: dict[str, Any] | None = None,
+    tags: list[str] | None = None,
+    unique_key: bytes | None = None,
+    unique_states: int | None = None,
+) -> int:
+    """Insert one river_job row as it would look in ``state``; returns its id."""
+    if finalized_at is None and state in ("completed", "cancelled", "discarded"):
+        finalized_at = "now"
+    cur = await conn.execute(
+        """
+        INSERT INTO river_job (state, kind, queue, priority, attempt, max_attempts, scheduled_at, attempted_at,
+            finalized_at, metadata, args, tags, unique_key, unique_states)
+        VALUES (%(state)s, %(kind)s, %(queue)s, %(priority)s, %(attempt)s, %(max_attempts)s,
+            coalesce(%(scheduled_at)s::timestamptz, now()), %(attempted_at)s::timestamptz,
+            CASE WHEN %(finalized_at)s::text = 'now' THEN now() ELSE %(finalized_at)s::timestamptz END,
+            %(metadata)s, %(args)s, %(tags)s::varchar(255)[], %(unique_key)s,
+            CASE WHEN %(unique_states)s::int IS NULL THEN NULL ELSE %(unique_states)s::int::bit(8) END)
+        RETURNING id
+        """,
+        {
+            "state": state,
+            "kind": kind,
+            "queue": queue,
+            "priority": priority,
+            "attempt": attempt,
+            "max_attempts": max_attempts,
+            "scheduled_at": scheduled_at,
+            "attempted_at": attempted_at,
+            "finalized_at": None if finalized_at is None else str(finalized_at),
+            "metadata": Jsonb(metadata or {}),
+            "args": Jsonb(args or {}),
+            "tags": tags or [],
+            "unique_key": unique_key,
+            "unique_states": unique_states,
+        },
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def job_row(conn: psycopg.AsyncConnection[Any], job_id: int) -> dict[str, Any]:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute("SELECT * FROM river_job WHERE id = %s", [job_id])
+        row = await cur.fetchone()
+    assert row is not None, f"job {job_id} not found"
+    return row
+
+
+async def insert_queue(conn: psycopg.AsyncConnection[Any], name: str, *, updated_ago: str = "0 seconds") -> None:
+    await conn.execute(
+        "INSERT INTO river_queue (name, created_at, updated_at) VALUES (%s, now(), now() - %s::interval)",
+        [name, updated_ago],
+    )
+
+
+class GoClient:
+    """A River Go v0.51.2 client (tests/go/cmd/riverleader) driven over stdin/stdout."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.lines: list[str] = []
+
+    @classmethod
+    async def start(cls, url: str, client_id: str, queue: str = "go_queue") -> GoClient:
+        process = await asyncio.create_subprocess_exec(
+            str(go_binary("riverleader")),
+            "-database-url",
+            url,
+            "-id",
+            client_id,
+            "-queue",
+            queue,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        client = cls(process)
+        await client.expect("started")
+        return client
+
+    async def expect(self, line: str) -> None:
+        assert self.process.stdout is not None
+        while line not in self.lines:
+            raw = await asyncio.wait_for(self.process.stdout.readline(), timeout=30)
+            assert raw, f"riverleader exited; saw {self.lines}"
+            self.lines.append(raw.decode().strip())
+
+    async def send(self, command: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(command.encode() + b"\n")
+        await self.process.stdin.drain()
+
+    async def stop(self) -> None:
+        if self.process.returncode is None:
+            await self.send("stop")
+            await self.expect("stopped")
+            await self.process.wait()
+
+    def kill(self) -> None:
+        if self.process.returncode is None:
+            self.process.kill()

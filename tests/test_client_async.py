@@ -1,0 +1,75 @@
+"""The asyncio client: same behaviour as the generated sync one (spec/03-insert.md)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import psycopg
+import pytest
+from psycopg_pool import AsyncConnectionPool
+
+from riverboat._async.client import AsyncClient
+from riverboat._insert import InsertOpts
+from riverboat._unique import UniqueOpts
+from riverboat.args import RawArgs
+from riverboat.errors import ValidationError
+from tests.helpers import await_until
+
+
+@dataclass
+class Hello:
+    kind: ClassVar[str] = "hello"
+    name: str
+
+
+UNIQUE = InsertOpts(unique_opts=UniqueOpts(by_args=True))
+
+
+async def test_insert_and_duplicates(db_url: str) -> None:
+    async with AsyncClient(db_url) as client:
+        first = await client.insert(Hello("a"), UNIQUE)
+        results = await client.insert_many(
+            [(Hello("a"), UNIQUE), Hello("b"), (Hello("c"), UNIQUE), (Hello("c"), UNIQUE)]
+        )
+    assert [r.unique_skipped_as_duplicate for r in results] == [True, False, False, True]
+    assert results[0].job.id == first.job.id
+    assert results[3].job.id == results[2].job.id
+
+
+async def test_tx_commit_rollback_and_notify(db_url: str) -> None:
+    async with AsyncClient(db_url, queue="async_q") as client:
+        listener = await psycopg.AsyncConnection.connect(db_url, autocommit=True)
+        await listener.execute('LISTEN "public.river_insert"')
+        async with await psycopg.AsyncConnection.connect(db_url) as tx:
+            await client.insert_tx(tx, Hello("x"))
+            await tx.rollback()
+            await client.insert_many_tx(tx, [Hello("y")])
+            assert await client.insert_many_fast_tx(tx, [Hello("z")]) == 1
+            await tx.commit()
+        got: list[dict[str, Any]] = []
+
+        async def received() -> bool:
+            async for n in listener.notifies(timeout=0.2, stop_after=5):
+                got.append(json.loads(n.payload))
+            return bool(got)
+
+        await await_until(received, what="insert notification")
+        await listener.close()
+    assert {p["queue"] for p in got} == {"async_q"}
+    with psycopg.connect(db_url) as c:
+        rows = c.execute("SELECT args->>'name' FROM river_job ORDER BY id").fetchall()
+    assert rows == [("y",), ("z",)]
+
+
+async def test_caller_pool_and_fast(db_url: str) -> None:
+    async with AsyncConnectionPool(db_url, min_size=1, open=False) as pool:
+        client = AsyncClient(pool)
+        assert await client.insert_many_fast([RawArgs("raw", {"n": i}) for i in range(10)]) == 10
+        with pytest.raises(ValidationError, match="insert_many_fast"):
+            await client.insert_many_fast([(Hello("u"), UNIQUE)])
+        await client.close()
+        async with pool.connection() as c:
+            cur = await c.execute("SELECT count(*) FROM river_job")
+            assert await cur.fetchone() == (10,)

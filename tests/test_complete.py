@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg_pool import AsyncConnectionPool
+
+from riverboat._complete import BatchCompleter
+from riverboat._execute import Completion, Failure, Snoozed, Success, decide
+from riverboat.job import AttemptError, Job
+from tests.helpers import await_until
+from tests.worker_support import insert_jobs, job_row
+
+NOW = datetime.now(UTC)
+
+
+def completion(job_id: int, outcome: Any, attempt: int = 1, max_attempts: int = 25) -> Completion:
+    return decide(
+        job_id=job_id,
+        attempt=attempt,
+        max_attempts=max_attempts,
+        metadata={},
+        outcome=outcome,
+        metadata_updates={"note": job_id},
+        duration=timedelta(0),
+        now=NOW,
+    )
+
+
+async def test_batch_rules(conn: psycopg.Connection[Any], db_url: str) -> None:
+    ids = insert_jobs(conn, "k", [{}] * 6, state="running")
+    not_running = insert_jobs(conn, "k", [{}], state="available")
+    conn.execute("UPDATE river_job SET attempt = 1")
+    conn.execute(
+        'UPDATE river_job SET metadata = \'{"cancel_attempted_at": "2026-01-01T00:00:00Z"}\' WHERE id = ANY(%s)',
+        (ids[3:5],),
+    )
+    err = AttemptError(at=NOW, attempt=1, error="e", trace="")
+    later = NOW + timedelta(minutes=5)
+    batch = [
+        completion(ids[0], Success()),
+        completion(ids[1], Failure(err, later)),
+        completion(ids[2], Failure(err, later), attempt=1, max_attempts=1),
+        completion(ids[3], Failure(err, later)),
+        completion(ids[4], Snoozed(timedelta(minutes=5))),
+        completion(ids[5], Snoozed(timedelta(seconds=1))),
+        completion(not_running[0], Success()),
+    ]
+    seen: list[tuple[Completion, Job]] = []
+    async with AsyncConnectionPool(db_url, min_size=1, max_size=2, open=False, kwargs={"autocommit": True}) as pool:
+        completer = BatchCompleter(pool=pool, schema=None, on_completed=lambda c, j: seen.append((c, j)))
+        await completer.start()
+        for c in batch:
+            completer.add(c)
+        await completer.stop()
+    rows = [job_row(conn, i) for i in [*ids, *not_running]]
+    assert [r["state"] for r in rows] == [
+        "completed",
+        "retryable",
+        "discarded",
+        "cancelled",
+        "cancelled",
+        "available",
+        "available",
+    ]
+    for r in rows:
+        assert (r["finalized_at"] is not None) == (r["state"] in ("completed", "cancelled", "discarded"))
+    assert rows[1]["scheduled_at"] == later
+    assert len(rows[3]["errors"]) == 1
+    assert rows[3]["attempt"] == 1
+    assert rows[4]["attempt"] == 1
+    assert rows[5]["attempt"] == 0
+    assert rows[5]["metadata"]["snoozes"] == 1
+    assert rows[6]["metadata"] == {"note": not_running[0]}
+    assert rows[6]["finalized_at"] is None
+    assert len(seen) == 7
+
+
+async def test_completion_survives_database_outage(
+    conn: psycopg.Connection[Any], db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    ids = insert_jobs(conn, "k", [{}], state="running")
+    async with AsyncConnectionPool(
+        db_url, min_size=1, max_size=2, open=False, kwargs={"autocommit": True, "options": "-c statement_timeout=200"}
+    ) as pool:
+        completer = BatchCompleter(pool=pool, schema=None)
+        with psycopg.connect(db_url) as locker:
+            locker.execute("LOCK TABLE river_job IN ACCESS EXCLUSIVE MODE")
+            await completer.start()
+            completer.add(completion(ids[0], Success()))
+            # The write times out under the lock (statement_timeout) and is retried, not dropped.
+            await await_until(lambda: _failed_once(caplog), what="a failed write")
+        await completer.stop()
+    assert job_row(conn, ids[0])["state"] == "completed"
+
+
+async def _failed_once(caplog: pytest.LogCaptureFixture) -> bool:
+    return any("retrying" in r.getMessage() for r in caplog.records)

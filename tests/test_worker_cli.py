@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
+
+import psycopg
+
+from tests.helpers import wait_until
+from tests.worker_support import insert_jobs, job_row, states
+
+
+def start(db_url: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "riverboat", "work", "tests.worker_cli_target:make"],
+        env={**os.environ, "RIVERBOAT_TEST_URL": db_url},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_first_signal_stops_softly(conn: psycopg.Connection[Any], db_url: str) -> None:
+    ids = insert_jobs(conn, "sleeper", [{"seconds": 0.5}])
+    proc = start(db_url)
+    wait_until(lambda: states(conn, ids) == ["running"], what="job running")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
+    assert states(conn, ids) == ["completed"]
+
+
+def test_second_signal_cancels(conn: psycopg.Connection[Any], db_url: str) -> None:
+    ids = insert_jobs(conn, "sleeper", [{"seconds": 3600}])
+    proc = start(db_url)
+    wait_until(lambda: states(conn, ids) == ["running"], what="job running")
+    proc.send_signal(signal.SIGINT)
+    assert proc.stderr is not None
+    assert "stopping" in proc.stderr.readline() + proc.stderr.readline()
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 0
+    row = job_row(conn, ids[0])
+    assert (row["state"], row["attempt"], row["errors"]) == ("available", 0, None)
+
+
+def test_bad_target_is_one_line(db_url: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "riverboat", "work", "nomodule"], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "riverboat: target: must be module:attr (got 'nomodule')"

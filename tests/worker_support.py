@@ -1,0 +1,84 @@
+"""Shared helpers for the worker tests: raw inserts (independent of the insert client) and a runtime harness."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from riverboat._runtime import Runtime
+from riverboat.worker import QueueConfig, Workers
+
+
+def insert_jobs(
+    conn: psycopg.Connection[Any],
+    kind: str,
+    args_list: list[Any],
+    *,
+    queue: str = "default",
+    max_attempts: int = 25,
+    metadata: Mapping[str, Any] | None = None,
+    state: str = "available",
+    notify: bool = False,
+) -> list[int]:
+    rows = conn.execute(
+        """INSERT INTO river_job (args, kind, queue, max_attempts, metadata, state)
+           SELECT a, %(kind)s, %(queue)s, %(max_attempts)s, %(metadata)s::jsonb, %(state)s::river_job_state
+           FROM unnest(%(args)s::jsonb[]) AS a RETURNING id""",
+        {
+            "args": [json.dumps(a) for a in args_list],
+            "kind": kind,
+            "queue": queue,
+            "max_attempts": max_attempts,
+            "metadata": json.dumps(dict(metadata or {})),
+            "state": state,
+        },
+    ).fetchall()
+    if notify:
+        conn.execute(
+            "SELECT pg_notify(current_schema() || '.river_insert', json_build_object('queue', %s::text)::text)",
+            (queue,),
+        )
+    return [r[0] for r in rows]
+
+
+def job_row(conn: psycopg.Connection[Any], job_id: int) -> dict[str, Any]:
+    cur = conn.cursor(row_factory=psycopg.rows.dict_row)
+    row = cur.execute("SELECT *, state::text AS state FROM river_job WHERE id = %s", (job_id,)).fetchone()
+    assert row is not None
+    return row
+
+
+def states(conn: psycopg.Connection[Any], ids: list[int]) -> list[str]:
+    return [
+        r[0]
+        for r in conn.execute("SELECT state::text FROM river_job WHERE id = ANY(%s) ORDER BY id", (ids,)).fetchall()
+    ]
+
+
+@asynccontextmanager
+async def running_runtime(
+    db_url: str,
+    workers: Workers,
+    *,
+    queues: Mapping[str, QueueConfig] | None = None,
+    **options: Any,
+) -> AsyncIterator[Runtime]:
+    async with AsyncConnectionPool(db_url, min_size=2, max_size=10, open=False, kwargs={"autocommit": True}) as pool:
+        runtime = Runtime(
+            pool=pool,
+            listener_conninfo=db_url,
+            queues=queues or {"default": QueueConfig(max_workers=10, fetch_poll_interval=timedelta(milliseconds=100))},
+            workers=workers,
+            **options,
+        )
+        await runtime.start()
+        try:
+            yield runtime
+        finally:
+            await runtime.stop_and_cancel()
