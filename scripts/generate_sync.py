@@ -19,6 +19,7 @@ import unasync
 PACKAGE = Path(__file__).resolve().parent.parent / "python" / "src" / "riverboat"
 HEADER = "# Generated from the _async twin by scripts/generate_sync.py. Do not edit.\n"
 REPLACEMENTS = {
+    "AsyncClientBase": "ClientBase",
     "AsyncClient": "Client",
     "AsyncConnection": "Connection",
     "AsyncCursor": "Cursor",
@@ -27,6 +28,7 @@ REPLACEMENTS = {
     "AsyncCopy": "Copy",
     "_async": "_sync",
     "aclose": "close",
+    "asynccontextmanager": "contextmanager",
 }
 
 

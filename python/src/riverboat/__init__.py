@@ -6,12 +6,94 @@ underscore are private.
 
 from importlib.metadata import version as _version
 
+from riverboat._insert import InsertManyParams, InsertOpts
+from riverboat._leader import LeaderRow
+from riverboat._maintenance.job_cleaner import KEEP_FOREVER
+from riverboat._retry import DefaultRetryPolicy, RetryPolicy
+from riverboat._states import JobState
+from riverboat._unique import UniqueOpts
+from riverboat.admin import (
+    JobListParams,
+    JobListResult,
+    JobNotFoundError,
+    JobRunningError,
+    NotFoundError,
+    Queue,
+    QueueNotFoundError,
+    UniqueConflictError,
+)
+from riverboat.args import JobArgs, RawArgs
+from riverboat.client import AsyncClient, Client
+from riverboat.contract import ArgsContractError, Contract, UnknownKindError
 from riverboat.errors import RiverboatError, ValidationError
+from riverboat.events import Event, EventKind, Events
+from riverboat.job import AttemptError, InsertResult, Job
+from riverboat.periodic import PeriodicJob
+from riverboat.worker import (
+    NO_TIMEOUT,
+    JobCancel,
+    JobDiscard,
+    JobSnooze,
+    QueueConfig,
+    Worker,
+    Workers,
+    WorkJob,
+    cancel,
+    cancellation_requested,
+    discard,
+    record_output,
+    set_metadata,
+    snooze,
+)
 
 __version__ = _version("riverboat")
 
 __all__ = [
+    "KEEP_FOREVER",
+    "NO_TIMEOUT",
+    "ArgsContractError",
+    "AsyncClient",
+    "AttemptError",
+    "Client",
+    "Contract",
+    "DefaultRetryPolicy",
+    "Event",
+    "EventKind",
+    "Events",
+    "InsertManyParams",
+    "InsertOpts",
+    "InsertResult",
+    "Job",
+    "JobArgs",
+    "JobCancel",
+    "JobDiscard",
+    "JobListParams",
+    "JobListResult",
+    "JobNotFoundError",
+    "JobRunningError",
+    "JobSnooze",
+    "JobState",
+    "LeaderRow",
+    "NotFoundError",
+    "PeriodicJob",
+    "Queue",
+    "QueueConfig",
+    "QueueNotFoundError",
+    "RawArgs",
+    "RetryPolicy",
     "RiverboatError",
+    "UniqueConflictError",
+    "UniqueOpts",
+    "UnknownKindError",
     "ValidationError",
+    "WorkJob",
+    "Worker",
+    "Workers",
     "__version__",
+    "cancel",
+    "cancellation_requested",
+    "discard",
+    "record_output",
+    "set_metadata",
+    "snooze",
 ]

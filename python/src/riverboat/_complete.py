@@ -9,7 +9,6 @@ that the database can't absorb slows fetching down instead of growing without bo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -22,6 +21,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from riverboat._execute import Completion
 from riverboat._queries import query
+from riverboat._waiting import wait_event
 from riverboat.job import Job
 
 logger = logging.getLogger("riverboat")
@@ -105,8 +105,7 @@ class BatchCompleter:
 
     async def _loop(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), FLUSH_INTERVAL.total_seconds())
+            await wait_event(self._wake, FLUSH_INTERVAL.total_seconds())
             self._wake.clear()
             await self.flush()
             if self._stopping and not self._pending:

@@ -25,6 +25,7 @@ from psycopg_pool import AsyncConnectionPool
 from riverboat._complete import BatchCompleter
 from riverboat._execute import STOPPED, Completion, Discarded, JobExecutor, Running, decide
 from riverboat._queries import query
+from riverboat._waiting import wait_event
 from riverboat.job import AttemptError, Job
 from riverboat.worker import JobContext, QueueConfig
 
@@ -151,8 +152,7 @@ class Producer:
         cooldown = self.config.fetch_cooldown.total_seconds()
         last_fetch = -cooldown
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._trigger.wait(), self._poll_wait())
+            await wait_event(self._trigger, self._poll_wait())
             self._trigger.clear()
             if self._paused:
                 continue

@@ -93,8 +93,10 @@ def _datetime(d: _dt.datetime, path: str) -> str:
     seconds = int(offset.total_seconds())
     if offset.microseconds or seconds % 60:
         raise ValidationError(path, "timezone offset must be a whole number of minutes", d)
-    text = d.strftime("%Y-%m-%dT%H:%M:%S") if d.year >= 1000 else (
-        f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:{d.second:02d}"
+    text = (
+        d.strftime("%Y-%m-%dT%H:%M:%S")
+        if d.year >= 1000
+        else (f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:{d.second:02d}")
     )
     if d.microsecond:
         text += f".{d.microsecond:06d}".rstrip("0")
@@ -144,10 +146,7 @@ def _encode(value: object, path: str, out: list[str]) -> None:
         _array(value, path, out)
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
         _object(
-            (
-                (f.metadata.get("json", f.name), getattr(value, f.name))
-                for f in dataclasses.fields(value)
-            ),
+            ((f.metadata.get("json", f.name), getattr(value, f.name)) for f in dataclasses.fields(value)),
             path,
             out,
         )
@@ -162,9 +161,7 @@ def _encode(value: object, path: str, out: list[str]) -> None:
     elif isinstance(value, (bytes, bytearray, memoryview)):
         out.append('"' + base64.b64encode(value).decode("ascii") + '"')
     else:
-        raise ValidationError(
-            path, f"type {t.__name__} has no JSON encoding (see spec/04-unique.md)", value
-        )
+        raise ValidationError(path, f"type {t.__name__} has no JSON encoding (see spec/04-unique.md)", value)
 
 
 def _object(items: object, path: str, out: list[str]) -> None:
@@ -209,4 +206,3 @@ def encode(value: object, field: str = "args") -> bytes:
         return text.encode("utf-8")
     except UnicodeEncodeError:
         return _utf16_repair(text).encode("utf-8")
-

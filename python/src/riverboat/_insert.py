@@ -166,10 +166,15 @@ def _first(*values: Any) -> Any:
 
 
 def build_insert_params(
-    args: ArgsLike, opts: InsertOpts | None, defaults: ClientDefaults, now: datetime
+    args: ArgsLike,
+    opts: InsertOpts | None,
+    defaults: ClientDefaults,
+    now: datetime,
+    extra_metadata: Mapping[str, Any] | None = None,
 ) -> InsertParams:
     """Resolve one insert: per-insert options, then the kind's defaults, then the
-    client's; state pending > scheduled (any explicit scheduled_at) > available."""
+    client's; state pending > scheduled (any explicit scheduled_at) > available.
+    ``extra_metadata`` is riverboat's own (it may use reserved keys) and wins over the user's."""
     if now.tzinfo is None:
         raise ValidationError("now", "must be timezone-aware", now)
     now = now.astimezone(UTC)
@@ -201,7 +206,7 @@ def build_insert_params(
         scheduled_at=explicit_at or now,
         state=state,
         tags=tuple(_first(given.tags, kind_opts.tags, ())),
-        metadata=encode(_first(given.metadata, kind_opts.metadata, {}), "metadata"),
+        metadata=encode({**_first(given.metadata, kind_opts.metadata, {}), **(extra_metadata or {})}, "metadata"),
         unique_key=key,
         unique_states=mask,
     )

@@ -23,6 +23,7 @@ from psycopg.rows import dict_row
 
 from riverboat._queries import query
 from riverboat._service import ConnectionSource, Service, logger, require_positive
+from riverboat._waiting import wait_event
 from riverboat.errors import ValidationError
 
 ELECT_INTERVAL_DEFAULT = timedelta(seconds=5)
@@ -192,7 +193,8 @@ class Elector(Service[bool]):
                 self._lose("lease deadline passed")
                 break
             try:
-                await asyncio.wait_for(self._attempt_reelect(term), timeout=remaining)
+                async with asyncio.timeout(remaining):
+                    await self._attempt_reelect(term)
                 wait = self._config.elect_interval.total_seconds()
             except Exception:
                 logger.exception("%s: lease renewal failed", self.name)
@@ -200,11 +202,7 @@ class Elector(Service[bool]):
         await self._announce(False)
 
     async def _wait_wakeup(self, seconds: float) -> bool:
-        try:
-            await asyncio.wait_for(self._wakeup.wait(), timeout=seconds)
-        except TimeoutError:
-            return False
-        return True
+        return await wait_event(self._wakeup, seconds)
 
     async def _attempt_elect(self) -> None:
         started = time.monotonic()

@@ -18,6 +18,7 @@ import psycopg
 from psycopg import sql
 
 from riverboat._notify import Topic, channel, topic_of
+from riverboat._waiting import wait_event
 
 logger = logging.getLogger("riverboat")
 
@@ -55,9 +56,7 @@ class Listener:
         """Start listening and wait (briefly) for the first connection, so that notifications
         sent after start returns are heard."""
         self._task = asyncio.create_task(self._loop(), name="riverboat-listener")
-        try:
-            await asyncio.wait_for(self._connected.wait(), 5.0)
-        except TimeoutError:
+        if not await wait_event(self._connected, 5.0):
             logger.warning("listener: not connected yet; relying on polling until it is")
 
     async def stop(self) -> None:

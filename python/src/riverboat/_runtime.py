@@ -122,6 +122,7 @@ class Runtime:
         #: poll-only mode nothing arrives. Services may subscribe before ``start``.
         self.listener: Listener = Listener(conninfo=listener_conninfo, schema=schema or "public")
         self._started = False
+        self._cancel_requested = False
 
     @property
     def started(self) -> bool:
@@ -186,18 +187,20 @@ class Runtime:
         if not self._started:
             if cancel:
                 # A stop is already waiting for jobs: cancelling them lets it finish.
+                self._cancel_requested = True
                 for producer in self.producers.values():
                     producer.cancel_all()
             return
         self._started = False
+        # Fetching stops first, so no job starts while services wind down.
+        for producer in self.producers.values():
+            await producer.stop_fetching()
         for service in reversed(self._services):
             try:
                 await service.stop()
             except Exception:
                 logger.exception("stopping %r failed", service)
-        for producer in self.producers.values():
-            await producer.stop_fetching()
-        if cancel:
+        if cancel or self._cancel_requested:
             for producer in self.producers.values():
                 producer.cancel_all()
         idle = asyncio.gather(*(p.wait_idle() for p in self.producers.values()))

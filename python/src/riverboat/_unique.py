@@ -46,9 +46,7 @@ class UniqueOpts:
         by_args: object = self.by_args
         if not isinstance(by_args, bool):
             if isinstance(by_args, str) or not isinstance(by_args, Sequence):
-                raise ValidationError(
-                    "unique_opts.by_args", "must be a bool or a sequence of dotted paths", by_args
-                )
+                raise ValidationError("unique_opts.by_args", "must be a bool or a sequence of dotted paths", by_args)
             paths = tuple(by_args)
             for path in paths:
                 _split_path(path)
@@ -57,14 +55,10 @@ class UniqueOpts:
             if not isinstance(self.by_period, _dt.timedelta):
                 raise ValidationError("unique_opts.by_period", "must be a timedelta", self.by_period)
             if self.by_period < _dt.timedelta(seconds=1):
-                raise ValidationError(
-                    "unique_opts.by_period", "must be at least 1 second", self.by_period
-                )
+                raise ValidationError("unique_opts.by_period", "must be at least 1 second", self.by_period)
         if self.by_state is not None:
             if isinstance(self.by_state, str):
-                raise ValidationError(
-                    "unique_opts.by_state", "must be a sequence of job states", self.by_state
-                )
+                raise ValidationError("unique_opts.by_state", "must be a sequence of job states", self.by_state)
             try:
                 states = tuple(JobState(s) for s in self.by_state)
             except ValueError:
@@ -75,22 +69,17 @@ class UniqueOpts:
             if missing:
                 raise ValidationError(
                     "unique_opts.by_state",
-                    "must include available, pending, running and scheduled"
-                    f" (missing {', '.join(missing)})",
+                    f"must include available, pending, running and scheduled (missing {', '.join(missing)})",
                     self.by_state,
                 )
             object.__setattr__(self, "by_state", states)
         if self.exclude_kind and not (self.by_args or self.by_queue or self.by_period):
-            raise ValidationError(
-                "unique_opts.exclude_kind", "requires by_args, by_period or by_queue", True
-            )
+            raise ValidationError("unique_opts.exclude_kind", "requires by_args, by_period or by_queue", True)
 
     @property
     def is_unique(self) -> bool:
         """Whether these options make a job unique at all."""
-        return bool(self.by_args) or bool(self.by_period) or self.by_queue or (
-            self.by_state is not None
-        )
+        return bool(self.by_args) or bool(self.by_period) or self.by_queue or (self.by_state is not None)
 
 
 def unique_states_mask(opts: UniqueOpts) -> int:
@@ -148,11 +137,7 @@ def canonical_args(encoded_args: bytes, selected: tuple[str, ...] | None) -> byt
         for _raw_key, key, v_start, v_end in _members(encoded_args, start):
             members.setdefault(key, encoded_args[v_start:v_end])
         ordered = sorted(members.items(), key=lambda kv: _go_order(kv[0]))
-        return (
-            b"{"
-            + b",".join(_canonical_key(k) + b":" + v for k, v in ordered)
-            + b"}"
-        )
+        return b"{" + b",".join(_canonical_key(k) + b":" + v for k, v in ordered) + b"}"
     out: _Object | None = None
     for components in sorted((_split_path(p) for p in selected), key=_path_order):
         raw = _lookup(encoded_args, start, components)
@@ -182,7 +167,7 @@ def _canonical_key(key: str) -> bytes:
     return encode(key, "args key")
 
 
-_PLAIN_KEY = re.compile('[ !#-\\[\\]-\x7f]*').fullmatch
+_PLAIN_KEY = re.compile("[ !#-\\[\\]-\x7f]*").fullmatch
 
 
 def _split_path(path: object) -> list[str]:
@@ -259,7 +244,7 @@ class _Object:
 
 
 # A tolerant scanner over JSON bytes: it finds member and value spans without building values.
-_LBRACE, _RBRACE, _LBRACKET, _QUOTE = b"{}[\""
+_LBRACE, _RBRACE, _LBRACKET, _QUOTE = b'{}["'
 _WS = re.compile(rb"[ \t\r\n]*")
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _SCALAR = re.compile(rb"[^,:\]}\s]*")

@@ -138,7 +138,13 @@ class DevDatabase:
             kwargs = {"user": ids[0], "group": ids[1], "extra_groups": []}
         cmd = [str(self._bindir / args[0]), *args[1:]]
         result = subprocess.run(
-            cmd, capture_output=True, text=True, env=env, cwd="/", check=False, **kwargs  # type: ignore[call-overload]
+            cmd,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd="/",
+            check=False,
+            **kwargs,  # type: ignore[call-overload]
         )
         if check and result.returncode != 0:
             detail = (result.stderr or result.stdout).strip().splitlines()

@@ -322,7 +322,8 @@ BEGIN
         WHERE unique_key IS NOT NULL
             AND unique_states IS NOT NULL
             AND /* TEMPLATE: schema */river_job_state_in_bitmask(unique_states, state)
-        DO UPDATE SET kind = EXCLUDED.kind
+        -- A no-op update that locks and returns the live row, which keeps its own kind.
+        DO UPDATE SET kind = j.kind
     RETURNING j.id, (j.xmax <> 0) INTO v_id, v_skipped;
     -- A row variable cannot share an INTO list, so the stored row is read back by id.
     SELECT * INTO v_job FROM /* TEMPLATE: schema */river_job WHERE id = v_id;

@@ -1,24 +1,27 @@
 # Generated from the _async twin by scripts/generate_sync.py. Do not edit.
-"""The insert client (spec/03-insert.md). ``AsyncClient`` is written here; ``Client`` in
-``_sync/client.py`` is generated from it. Every decision is made by pure functions in
-``riverboat._insert``; this module only moves their results through a connection.
+"""The client's insert and admin half (spec/03-insert.md, spec/12-queues-and-admin.md).
+``AsyncClientBase`` is written here; ``ClientBase`` in ``_sync/client.py`` is generated
+from it. The public ``riverboat.AsyncClient`` and ``riverboat.Client`` add working to them.
+Every insert decision is made by pure functions in ``riverboat._insert``; this module only
+moves their results through a connection.
 
-A client only inserts: creating one starts nothing, and a conninfo string gets a pool
-that opens on first use.
+Creating a client starts nothing, and a conninfo string gets a pool that opens on first use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import nullcontext
-from datetime import UTC, datetime
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from psycopg import Connection, Cursor
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from riverboat._sync import admin
 from riverboat._identifiers import validate_schema_name
 from riverboat._insert import (
     ClientDefaults,
@@ -35,20 +38,50 @@ from riverboat._insert import (
     results_in_input_order,
     split_item,
 )
+from riverboat._leader import LeaderRow
+from riverboat._maintenance.job_cleaner import (
+    CANCELLED_JOB_RETENTION_DEFAULT,
+    COMPLETED_JOB_RETENTION_DEFAULT,
+    DISCARDED_JOB_RETENTION_DEFAULT,
+    Retention,
+)
+from riverboat._maintenance.job_rescuer import RESCUE_STUCK_JOBS_AFTER_DEFAULT
+from riverboat._maintenance.periodic_job_enqueuer import PeriodicInsert
 from riverboat._queries import query
+from riverboat._retry import RetryPolicy
+from riverboat._runtime import JOB_TIMEOUT_DEFAULT
+from riverboat._settings import ClientSettings, work_settings
+from riverboat.admin import QUEUE_LIST_LIMIT_DEFAULT, JobListParams, JobListResult, Queue
 from riverboat.args import ArgsLike
 from riverboat.contract import Contract
 from riverboat.errors import ValidationError
-from riverboat.job import InsertResult
+from riverboat.job import InsertResult, Job
+from riverboat.periodic import PeriodicJob
+from riverboat.worker import QueueConfig, Workers
+
+C = TypeVar("C", bound="ClientBase")
 
 
-class Client:
-    """Inserts jobs into ``river_job`` the way River Go does.
+# Room for a working client's producers, completer, elector and maintenance at once.
+OWNED_POOL_MAX_SIZE = 10
+
+
+class ClientBase:
+    """Inserts jobs into ``river_job`` the way River Go does, and administers jobs and queues.
 
     ``pool_or_conninfo`` is a pool the caller owns, or a conninfo string for a pool this
     client owns and closes in ``close()``. ``schema`` (default: the connection's
     search_path) holds River's tables. ``queue``, ``max_attempts`` and ``priority`` are
-    the client's defaults. With a ``contract``, args are checked against it first.
+    the client's insert defaults. With a ``contract``, args are checked against it first.
+
+    Working (only with ``queues`` and ``workers``; otherwise the client only inserts):
+    ``client_id`` (at most 100 characters; default host name and start time),
+    ``retry_policy`` (default River's backoff), ``job_timeout`` (default 1 minute; negative:
+    none), ``soft_stop_timeout`` (how long a soft stop waits for running jobs; ``None``:
+    as long as they take), ``poll_only`` (no LISTEN, for PgBouncer transaction pooling),
+    ``leader_election`` (``False`` keeps this client out of election: it then runs no
+    maintenance and refuses periodic jobs), ``periodic_jobs``, ``rescue_stuck_jobs_after``
+    and the retention of completed, cancelled and discarded jobs (``-1``: keep forever).
     """
 
     def __init__(
@@ -60,14 +93,61 @@ class Client:
         max_attempts: int = 25,
         priority: int = 1,
         contract: Contract | None = None,
+        queues: Mapping[str, QueueConfig] | None = None,
+        workers: Workers | None = None,
+        client_id: str | None = None,
+        retry_policy: RetryPolicy | None = None,
+        job_timeout: timedelta = JOB_TIMEOUT_DEFAULT,
+        soft_stop_timeout: timedelta | None = None,
+        poll_only: bool = False,
+        leader_election: bool = True,
+        periodic_jobs: Sequence[PeriodicJob] = (),
+        rescue_stuck_jobs_after: timedelta = RESCUE_STUCK_JOBS_AFTER_DEFAULT,
+        completed_job_retention: Retention = COMPLETED_JOB_RETENTION_DEFAULT,
+        cancelled_job_retention: Retention = CANCELLED_JOB_RETENTION_DEFAULT,
+        discarded_job_retention: Retention = DISCARDED_JOB_RETENTION_DEFAULT,
     ) -> None:
-        self._schema = None if schema is None else validate_schema_name(schema)
-        self._defaults = ClientDefaults(queue=queue, priority=priority, max_attempts=max_attempts)
         if contract is not None and not isinstance(contract, Contract):
             raise ValidationError("contract", "must be a riverboat.contract.Contract", contract)
-        self._contract = contract
+        settings = ClientSettings(
+            schema=None if schema is None else validate_schema_name(schema),
+            defaults=ClientDefaults(queue=queue, priority=priority, max_attempts=max_attempts),
+            contract=contract,
+            work=work_settings(
+                queues=queues,
+                workers=workers,
+                client_id=client_id,
+                retry_policy=retry_policy,
+                job_timeout=job_timeout,
+                soft_stop_timeout=soft_stop_timeout,
+                poll_only=poll_only,
+                leader_election=leader_election,
+                periodic_jobs=periodic_jobs,
+                rescue_stuck_jobs_after=rescue_stuck_jobs_after,
+                completed_job_retention=completed_job_retention,
+                cancelled_job_retention=cancelled_job_retention,
+                discarded_job_retention=discarded_job_retention,
+            ),
+        )
+        self._init_with(pool_or_conninfo, settings)
+
+    @classmethod
+    def _from_settings(cls: type[C], pool_or_conninfo: ConnectionPool[Any] | str, settings: ClientSettings) -> C:
+        client = cls.__new__(cls)
+        client._init_with(pool_or_conninfo, settings)
+        return client
+
+    def _init_with(self, pool_or_conninfo: ConnectionPool[Any] | str, settings: ClientSettings) -> None:
+        self._settings = settings
+        self._schema = settings.schema
+        self._defaults = settings.defaults
+        self._contract = settings.contract
         if isinstance(pool_or_conninfo, str):
-            self._pool: ConnectionPool[Any] = ConnectionPool(pool_or_conninfo, min_size=1, open=False)
+            # Autocommit: inserts open their own transaction, and the worker's statements
+            # must not leave one open on a pooled connection.
+            self._pool: ConnectionPool[Any] = ConnectionPool(
+                pool_or_conninfo, min_size=1, max_size=OWNED_POOL_MAX_SIZE, open=False, kwargs={"autocommit": True}
+            )
             self._owns_pool = True
         elif isinstance(pool_or_conninfo, ConnectionPool):
             self._pool = pool_or_conninfo
@@ -77,7 +157,7 @@ class Client:
                 "pool_or_conninfo", "must be a connection pool or a conninfo string", pool_or_conninfo
             )
 
-    def __enter__(self) -> Client:
+    def __enter__(self: C) -> C:
         return self
 
     def __exit__(
@@ -95,17 +175,27 @@ class Client:
             self._pool.open()
         return self._pool
 
-    def _prepare(self, items: Sequence[InsertManyItem]) -> list[InsertParams]:
+    @contextmanager
+    def _connection(self) -> Iterator[Connection[Any]]:
+        pool = self._ready_pool()
+        with pool.connection() as conn:
+            yield conn
+
+    def _prepare(
+        self, items: Sequence[InsertManyItem], extra_metadata: Sequence[Mapping[str, Any]] | None = None
+    ) -> list[InsertParams]:
         """Resolve and validate every job before touching the database: one bad job
-        rejects the whole batch."""
+        rejects the whole batch. ``extra_metadata`` (one per item) is riverboat's own,
+        merged after the user's metadata is checked, so it may use reserved keys."""
         if isinstance(items, str | bytes) or not isinstance(items, Sequence):
             raise ValidationError("insert_many", "must be a list of jobs", items)
         now = datetime.now(UTC)
         prepared = []
-        for item in items:
+        for index, item in enumerate(items):
             one = split_item(item)
             args = one.args if self._contract is None else self._contract.with_defaults(one.args)
-            params = build_insert_params(args, one.opts, self._defaults, now)
+            extra = None if extra_metadata is None else extra_metadata[index]
+            params = build_insert_params(args, one.opts, self._defaults, now, extra_metadata=extra)
             if self._contract is not None:
                 self._contract.check(params.kind, params.args)
             prepared.append(params)
@@ -124,8 +214,7 @@ class Client:
     def insert_many(self, items: Sequence[InsertManyItem]) -> list[InsertResult]:
         """Insert jobs in one statement and one transaction of their own; results in input order."""
         rows = self._prepare(items)
-        pool = self._ready_pool()
-        with pool.connection() as conn:
+        with self._connection() as conn:
             return self._insert(conn, rows)
 
     def insert_many_tx(self, conn: Connection[Any], items: Sequence[InsertManyItem]) -> list[InsertResult]:
@@ -135,13 +224,27 @@ class Client:
     def insert_many_fast(self, items: Sequence[InsertManyItem]) -> int:
         """Insert non-unique jobs with COPY in a transaction of their own; returns the count."""
         rows = self._prepare(items)
-        pool = self._ready_pool()
-        with pool.connection() as conn:
+        with self._connection() as conn:
             return self._copy(conn, rows)
 
     def insert_many_fast_tx(self, conn: Connection[Any], items: Sequence[InsertManyItem]) -> int:
         """Insert non-unique jobs with COPY in the caller's transaction; returns the count."""
         return self._copy(conn, self._prepare(items))
+
+    def _insert_periodic(self, inserts: Sequence[PeriodicInsert]) -> list[InsertResult]:
+        """Insert what the periodic job enqueuer built: at its run time unless the job's
+        options set a time, with the periodic metadata River Go writes."""
+        items = []
+        for periodic in inserts:
+            opts = periodic.opts if periodic.opts is not None else InsertOpts()
+            if not isinstance(opts, InsertOpts):
+                raise ValidationError("periodic_jobs", "a constructor must return (args, InsertOpts | None)", opts)
+            items.append(
+                InsertManyParams(periodic.args, replace(opts, scheduled_at=opts.scheduled_at or periodic.scheduled_at))
+            )
+        rows = self._prepare(items, [periodic.metadata for periodic in inserts])
+        with self._connection() as conn:
+            return self._insert(conn, rows)
 
     def _insert(self, conn: Connection[Any], rows: list[InsertParams]) -> list[InsertResult]:
         if not rows:
@@ -169,3 +272,68 @@ class Client:
     def _notify(self, cur: Cursor[Any], queues: list[str]) -> None:
         if queues:
             cur.execute(query("queue_notify_insert", self._schema), {"schema": self._schema, "queues": queues})
+
+    def job_get(self, job_id: int) -> Job:
+        """The job with ``job_id``; ``JobNotFoundError`` if there is none."""
+        with self._connection() as conn:
+            return admin.job_get(conn, self._schema, job_id)
+
+    def job_list(self, params: JobListParams | None = None) -> JobListResult:
+        """One page of jobs matching ``params``; ``result.next_cursor`` (as ``params.cursor``) fetches the next."""
+        with self._connection() as conn:
+            return admin.job_list(conn, self._schema, params)
+
+    def job_cancel(self, job_id: int) -> Job:
+        """Cancel a job (a running one is asked to stop, wherever it runs); returns its row."""
+        with self._connection() as conn:
+            return admin.job_cancel(conn, self._schema, job_id)
+
+    def job_retry(self, job_id: int) -> Job:
+        """Make a job available to run now; returns its row."""
+        with self._connection() as conn:
+            return admin.job_retry(conn, self._schema, job_id)
+
+    def job_delete(self, job_id: int) -> Job:
+        """Delete a job that is not running; returns the deleted row."""
+        with self._connection() as conn:
+            return admin.job_delete(conn, self._schema, job_id)
+
+    def job_delete_many(self, params: JobListParams) -> list[Job]:
+        """Delete up to ``params.limit`` jobs matching its filters (never running ones)."""
+        with self._connection() as conn:
+            return admin.job_delete_many(conn, self._schema, params)
+
+    def queue_get(self, name: str) -> Queue:
+        """The queue named ``name``; ``QueueNotFoundError`` if no client registered it."""
+        with self._connection() as conn:
+            return admin.queue_get(conn, self._schema, name)
+
+    def queue_list(self, limit: int = QUEUE_LIST_LIMIT_DEFAULT) -> list[Queue]:
+        """Registered queues by name."""
+        with self._connection() as conn:
+            return admin.queue_list(conn, self._schema, limit)
+
+    def queue_pause(self, name: str) -> None:
+        """Pause a queue (``'*'``: every queue) for every client, River Go's included."""
+        with self._connection() as conn:
+            admin.queue_pause(conn, self._schema, name)
+
+    def queue_resume(self, name: str) -> None:
+        """Resume a paused queue (``'*'``: every queue)."""
+        with self._connection() as conn:
+            admin.queue_resume(conn, self._schema, name)
+
+    def queue_update(self, name: str, metadata: dict[str, Any]) -> Queue:
+        """Replace a queue's metadata."""
+        with self._connection() as conn:
+            return admin.queue_update(conn, self._schema, name, metadata)
+
+    def leader_get(self) -> LeaderRow | None:
+        """The elected leader, River Go or riverboat, or ``None``."""
+        with self._connection() as conn:
+            return admin.leader_get(conn, self._schema)
+
+    def leader_request_resign(self) -> None:
+        """Ask the current leader to step down and re-run election."""
+        with self._connection() as conn:
+            admin.leader_request_resign(conn, self._schema)

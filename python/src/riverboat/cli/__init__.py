@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from riverboat.cli._bench import bench
 from riverboat.cli._contract import contract
 from riverboat.cli._devdb import dev_db
 from riverboat.cli._jobs import jobs
@@ -40,3 +41,4 @@ main.add_command(jobs)
 main.add_command(queues)
 main.add_command(work)
 main.add_command(contract)
+main.add_command(bench)

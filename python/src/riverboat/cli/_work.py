@@ -10,21 +10,13 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
-import signal
 import sys
-from typing import Any, Protocol
+from typing import Any
 
 import click
 
+from riverboat._working import Workable, serve
 from riverboat.errors import ValidationError
-
-
-class Workable(Protocol):
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    async def stop_and_cancel(self) -> None: ...
 
 
 def load_target(spec: str) -> Any:
@@ -58,29 +50,12 @@ async def _resolve(target: Any) -> Workable:
 
 async def run_until_signalled(target: Any) -> None:
     client = await _resolve(target)
-    loop = asyncio.get_running_loop()
-    stop_requested = asyncio.Event()
-    signals = 0
-    cancelling: list[asyncio.Task[None]] = []
-
-    def on_signal() -> None:
-        nonlocal signals
-        signals += 1
-        if signals == 1:
-            click.echo("riverboat: stopping (running jobs finish; signal again to cancel them)", err=True)
-            stop_requested.set()
-        else:
-            click.echo("riverboat: cancelling running jobs", err=True)
-            cancelling.append(loop.create_task(client.stop_and_cancel()))
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, on_signal)
-    await client.start()
-    click.echo("riverboat: working", err=True)
-    await stop_requested.wait()
-    await client.stop()
-    for task in cancelling:
-        await task
+    await serve(client, asyncio.Queue(), handle_signals=True, announce=lambda text: click.echo(text, err=True))
+    close = getattr(client, "close", None)
+    if callable(close):
+        result = close()
+        if inspect.isawaitable(result):
+            await result
 
 
 @click.command("work")

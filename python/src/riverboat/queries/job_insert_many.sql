@@ -39,5 +39,6 @@ ON CONFLICT (unique_key)
     WHERE unique_key IS NOT NULL
         AND unique_states IS NOT NULL
         AND /* TEMPLATE: schema */river_job_state_in_bitmask(unique_states, state)
-    DO UPDATE SET kind = EXCLUDED.kind
+    -- A no-op update that locks and returns the live row, which keeps its own kind (as River does).
+    DO UPDATE SET kind = river_job.kind
 RETURNING *, (xmax != 0) AS unique_skipped_as_duplicate

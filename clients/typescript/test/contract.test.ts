@@ -1,0 +1,163 @@
+// The job-args contract (spec/05-args-contract.md): loading, checking args, kind defaults.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+
+import { ArgsContractError, Client, Contract, UnknownKindError, ValidationError } from "@riverboat/client";
+
+const SHIP_ORDER = {
+  type: "object",
+  properties: { order_id: { type: "integer" }, items: { type: "array", items: { type: "string" } } },
+  required: ["order_id", "items"],
+};
+
+const DOCUMENT = {
+  riverboat_contract: 1,
+  kinds: {
+    ship_order: {
+      args_schema: SHIP_ORDER,
+      insert_opts: {
+        queue: "shipping",
+        priority: 2,
+        tags: ["orders"],
+        unique_opts: { by_args: ["order_id"], by_period_seconds: 3600 },
+      },
+    },
+    ping: { args_schema: true },
+  },
+};
+
+/** A pool that must never be used: every test here fails before SQL, or not at all. */
+const noPool = {
+  connect: () => Promise.reject(new Error("the database must not be touched")),
+};
+
+describe("loading", () => {
+  test("a valid document, as an object or text", () => {
+    assert.deepEqual([...Contract.fromJson(DOCUMENT).kinds.keys()], ["ship_order", "ping"]);
+    assert.deepEqual([...Contract.fromJson(JSON.stringify(DOCUMENT)).kinds.keys()], ["ship_order", "ping"]);
+  });
+  test("a meta-schema violation names the JSON pointer and the rule", () => {
+    const bad = structuredClone(DOCUMENT) as { kinds: { ship_order: { insert_opts: { priority: number } } } };
+    bad.kinds.ship_order.insert_opts.priority = 9;
+    assert.throws(
+      () => Contract.fromJson(bad),
+      (e: unknown) =>
+        e instanceof ValidationError &&
+        e.field === "contract" &&
+        e.rule === "maximum" &&
+        e.message.includes("'/kinds/ship_order/insert_opts/priority'"),
+    );
+  });
+  test("a missing version is refused", () => {
+    assert.throws(
+      () => Contract.fromJson({ kinds: {} }),
+      (e: unknown) => e instanceof ValidationError && e.rule === "required",
+    );
+  });
+  test("an invalid args schema is refused", () => {
+    assert.throws(
+      () => Contract.fromKinds({ k: { argsSchema: { type: "no-such-type" } } }),
+      (e: unknown) => e instanceof ValidationError && e.rule === "schema",
+    );
+  });
+  test("an unsupported draft is refused", () => {
+    assert.throws(
+      () => Contract.fromKinds({ k: { argsSchema: { $schema: "http://json-schema.org/draft-04/schema#" } } }),
+      (e: unknown) => e instanceof ValidationError && e.rule === "draft",
+    );
+  });
+  test("draft-07 and 2019-09 schemas work; kinds may share an $id", () => {
+    const id = "https://example.com/args.json";
+    const contract = Contract.fromKinds({
+      a: {
+        argsSchema: { $schema: "http://json-schema.org/draft-07/schema#", $id: id, type: "object", required: ["x"] },
+      },
+      b: { argsSchema: { $schema: "http://json-schema.org/draft-07/schema", $id: id, type: "object" } },
+      c: { argsSchema: { $schema: "https://json-schema.org/draft/2019-09/schema", type: "object", required: ["y"] } },
+    });
+    assert.throws(() => contract.check("a", "{}"), ArgsContractError);
+    contract.check("b", "{}");
+    assert.throws(() => contract.check("c", "{}"), ArgsContractError);
+  });
+  test("toJson round-trips, kinds sorted", () => {
+    const doc = Contract.fromJson(DOCUMENT).toJson();
+    assert.deepEqual(Object.keys(doc.kinds), ["ping", "ship_order"]);
+    assert.deepEqual(Contract.fromJson(doc).toJson(), doc);
+    assert.deepEqual(
+      (doc.kinds.ship_order as { insert_opts: unknown }).insert_opts,
+      DOCUMENT.kinds.ship_order.insert_opts,
+    );
+  });
+});
+
+describe("checking args on insert", () => {
+  const client = new Client(noPool, { contract: DOCUMENT });
+  test("a violation names the kind, the JSON pointer and the keyword", async () => {
+    await assert.rejects(client.insert({ kind: "ship_order", args: { order_id: 1, items: [1] } }), (e: unknown) => {
+      assert.ok(e instanceof ArgsContractError);
+      assert.equal(e.kind, "ship_order");
+      assert.equal(e.pointer, "/items/0");
+      assert.equal(e.keyword, "type");
+      assert.match(e.message, /ship_order.*'?\/items\/0/);
+      return true;
+    });
+  });
+  test("a missing property points at its parent", async () => {
+    await assert.rejects(
+      client.insert({ kind: "ship_order", args: { items: [] } }),
+      (e: unknown) => e instanceof ArgsContractError && e.pointer === "" && e.keyword === "required",
+    );
+  });
+  test("a kind outside the contract is refused", async () => {
+    await assert.rejects(
+      client.insert({ kind: "other", args: {} }),
+      (e: unknown) => e instanceof UnknownKindError && e.field === "kind",
+    );
+  });
+  test("one violation rejects the whole batch", async () => {
+    await assert.rejects(
+      client.insertMany([
+        { kind: "ping", args: {} },
+        { kind: "ship_order", args: { order_id: "x", items: [] } },
+      ]),
+      ArgsContractError,
+    );
+  });
+});
+
+describe("kind defaults from the contract", () => {
+  test("jobs without their own insertOpts take the contract's", async () => {
+    const sent: unknown[][] = [];
+    const pool = {
+      connect: async () => ({
+        query: async (config: { text: string; values?: unknown[] }) => {
+          if (config.values !== undefined && config.text.includes("INSERT")) sent.push(config.values);
+          return { rows: [] };
+        },
+        release: () => {},
+      }),
+    };
+    const client = new Client(pool, { contract: Contract.fromJson(DOCUMENT) });
+    // The fake returns no rows, so the insert fails after sending; the parameters are what matter.
+    await assert.rejects(
+      client.insert({ kind: "ship_order", args: { order_id: 7, items: ["a"] } }, { priority: 4 }),
+      /returned 0 rows/,
+    );
+    const [, , , , , priority, queue, , , tags, uniqueKey, uniqueStates] = sent[0]!;
+    assert.deepEqual([priority, queue, tags], [[4], ["shipping"], ["orders"]]);
+    assert.equal((uniqueKey as string[])[0]!.length, 64);
+    assert.deepEqual(uniqueStates, [245]);
+
+    // A class is the kind's definition: without its own insertOpts it has no defaults.
+    class ShipOrder {
+      static kind = "ship_order";
+      constructor(
+        readonly order_id: number,
+        readonly items: string[],
+      ) {}
+    }
+    await assert.rejects(client.insert(new ShipOrder(8, [])), /returned 0 rows/);
+    const [, , , , , , classQueue, , , classTags, classKey] = sent[1]!;
+    assert.deepEqual([classQueue, classTags, classKey], [["default"], [""], [null]]);
+  });
+});

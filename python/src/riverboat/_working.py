@@ -1,0 +1,163 @@
+"""What a client runs when it works jobs: the runtime (producers, executor, completer,
+listener), the leader elector and the leader's maintenance services
+(spec/06-fetch.md, spec/10-leadership.md, spec/11-maintenance.md).
+
+``Working`` is built at ``start`` from an open pool and the client's ``WorkSettings``; the
+public clients in ``riverboat.client`` forward to it. ``serve`` runs a client until a stop
+is requested or a signal arrives (``Client.run`` and ``riverboat work``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import threading
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from psycopg_pool import AsyncConnectionPool
+
+from riverboat._leader import Elector
+from riverboat._maintenance.periodic_job_enqueuer import PeriodicInsert
+from riverboat._maintenance.queue_maintainer import QueueMaintainer, standard_services
+from riverboat._notify import Topic
+from riverboat._retry import RetryPolicy
+from riverboat._runtime import Runtime
+from riverboat._settings import WorkSettings
+from riverboat.errors import ValidationError
+from riverboat.job import Job
+
+logger = logging.getLogger("riverboat")
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+InsertPeriodic = Callable[[Sequence[PeriodicInsert]], Awaitable[object]]
+
+
+class Working:
+    """One start-to-stop run of a working client."""
+
+    def __init__(
+        self,
+        *,
+        pool: AsyncConnectionPool[Any],
+        schema: str | None,
+        settings: WorkSettings,
+        insert_periodic: InsertPeriodic,
+    ) -> None:
+        if not isinstance(pool.conninfo, str):
+            raise ValidationError("pool", "must have a conninfo string (the listener opens its own connection)")
+        self.elector: Elector | None = None
+        services: list[Elector | QueueMaintainer] = []
+        if settings.leader_election:
+            self.elector = Elector(connect=pool.connection, client_id=settings.client_id, schema=schema)
+            maintainer = QueueMaintainer(
+                elector=self.elector,
+                services=standard_services(
+                    connect=pool.connection,
+                    schema=schema,
+                    next_retry=self._next_retry_now(settings.retry_policy),
+                    is_known_kind=settings.workers.__contains__,
+                    periodic_jobs=settings.periodic_jobs,
+                    insert_many=insert_periodic,
+                    rescuer=settings.rescuer,
+                    cleaner=settings.cleaner,
+                ),
+            )
+            # Services stop in reverse: maintenance ends before leadership is given up.
+            services = [self.elector, maintainer]
+        self.runtime = Runtime(
+            pool=pool,
+            listener_conninfo=pool.conninfo,
+            queues=settings.queues,
+            workers=settings.workers,
+            schema=schema,
+            client_id=settings.client_id,
+            retry_policy=settings.retry_policy,
+            job_timeout=settings.job_timeout,
+            soft_stop_timeout=settings.soft_stop_timeout,
+            poll_only=settings.poll_only,
+            services=services,
+            events=settings.events,
+        )
+        if self.elector is not None:
+            self.runtime.listener.subscribe(Topic.LEADERSHIP, self._on_leadership)
+
+    @staticmethod
+    def _next_retry_now(policy: RetryPolicy) -> Callable[[Job], datetime]:
+        return lambda job: policy.next_retry(job, datetime.now(UTC))
+
+    def _on_leadership(self, payload: str) -> None:
+        try:
+            decoded = json.loads(payload)
+        except ValueError:
+            logger.warning("ignoring a leadership notification that is not JSON: %r", payload)
+            return
+        if isinstance(decoded, dict) and self.elector is not None:
+            self.elector.handle_notification(decoded)
+
+    async def start(self) -> None:
+        await self.runtime.start()
+
+    async def stop(self) -> None:
+        await self.runtime.stop()
+
+    async def stop_and_cancel(self) -> None:
+        await self.runtime.stop_and_cancel()
+
+
+class Workable(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def stop_and_cancel(self) -> None: ...
+
+
+async def serve(
+    client: Workable,
+    requests: asyncio.Queue[bool],
+    *,
+    handle_signals: bool,
+    announce: Callable[[str], None] = logger.info,
+) -> None:
+    """Work with ``client`` until a stop is requested: ``False`` on ``requests`` stops softly,
+    ``True`` cancels running jobs (also while a soft stop waits for them). With
+    ``handle_signals`` (main thread only), the first SIGINT/SIGTERM requests a soft stop
+    and any later one a cancel."""
+    loop = asyncio.get_running_loop()
+    signals = 0
+
+    def on_signal() -> None:
+        nonlocal signals
+        signals += 1
+        if signals == 1:
+            announce("riverboat: stopping (running jobs finish; signal again to cancel them)")
+        else:
+            announce("riverboat: cancelling running jobs")
+        requests.put_nowait(signals > 1)
+
+    installed = handle_signals and threading.current_thread() is threading.main_thread()
+    if installed:
+        for sig in STOP_SIGNALS:
+            loop.add_signal_handler(sig, on_signal)
+    try:
+        await client.start()
+        announce("riverboat: working")
+        cancel = await requests.get()
+        stopping = asyncio.ensure_future(client.stop_and_cancel() if cancel else client.stop())
+        while not stopping.done():
+            request = asyncio.ensure_future(requests.get())
+            await asyncio.wait({stopping, request}, return_when=asyncio.FIRST_COMPLETED)
+            if not request.done():
+                request.cancel()
+            elif request.result():
+                await client.stop_and_cancel()
+        await stopping
+    finally:
+        if installed:
+            for sig in STOP_SIGNALS:
+                loop.remove_signal_handler(sig)

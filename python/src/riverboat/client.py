@@ -1,0 +1,142 @@
+"""The public clients: ``AsyncClient`` for asyncio programs and ``Client`` for plain ones.
+
+Both insert and administer (their generated bases in ``riverboat._async.client`` and
+``riverboat._sync.client``). Created with ``queues`` and ``workers`` they also work jobs:
+``AsyncClient`` with ``await start()`` / ``stop()`` / ``stop_and_cancel()``, ``Client``
+with a blocking ``run()`` that another thread (or a signal) ends with ``stop()`` or
+``stop_and_cancel()``. Working always runs on asyncio: a sync worker's ``work`` runs in
+a thread pool, so ``Client.run()`` hosts an event loop of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+
+from riverboat._async.client import OWNED_POOL_MAX_SIZE, AsyncClientBase
+from riverboat._settings import WorkSettings
+from riverboat._sync.client import ClientBase
+from riverboat._working import Working, serve
+from riverboat.errors import RiverboatError, ValidationError
+from riverboat.events import Events
+
+_INSERT_ONLY = "this client was created without queues and workers, so it only inserts"
+
+
+def _settings_of(client: AsyncClientBase | ClientBase) -> WorkSettings:
+    work = client._settings.work
+    if work is None:
+        raise ValidationError("workers", _INSERT_ONLY)
+    return work
+
+
+class AsyncClient(AsyncClientBase):
+    __doc__ = AsyncClientBase.__doc__
+
+    _working: Working | None = None
+
+    @property
+    def events(self) -> Events:
+        """Job events (completed, failed, ...) of this client's workers, to subscribe to."""
+        return _settings_of(self).events
+
+    @property
+    def client_id(self) -> str:
+        return _settings_of(self).client_id
+
+    @property
+    def is_leader(self) -> bool:
+        """Whether this client currently leads (runs maintenance and periodic jobs)."""
+        working = self._working
+        return working is not None and working.elector is not None and working.elector.is_leader
+
+    async def start(self) -> None:
+        """Start working: producers, listener, elector. Returns once jobs are being fetched."""
+        settings = _settings_of(self)
+        if self._working is not None:
+            raise RiverboatError("client is already started")
+        working = Working(
+            pool=await self._ready_pool(), schema=self._schema, settings=settings, insert_periodic=self._insert_periodic
+        )
+        await working.start()
+        self._working = working
+
+    async def stop(self) -> None:
+        """Soft stop: fetch no more, let running jobs finish (up to ``soft_stop_timeout``)."""
+        await self._stop(cancel=False)
+
+    async def stop_and_cancel(self) -> None:
+        """Stop now: running jobs are cancelled and retried later. Also ends a soft stop
+        that is waiting for them."""
+        await self._stop(cancel=True)
+
+    async def _stop(self, *, cancel: bool) -> None:
+        working = self._working
+        if working is None:
+            return
+        await (working.stop_and_cancel() if cancel else working.stop())
+        if self._working is working:
+            self._working = None
+
+    async def close(self) -> None:
+        await self.stop()
+        await super().close()
+
+
+class Client(ClientBase):
+    __doc__ = ClientBase.__doc__
+
+    _stop_requests: asyncio.Queue[bool] | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def events(self) -> Events:
+        """Job events (completed, failed, ...) of this client's workers, to subscribe to."""
+        return _settings_of(self).events
+
+    @property
+    def client_id(self) -> str:
+        return _settings_of(self).client_id
+
+    def run(self, *, handle_signals: bool = True) -> None:
+        """Work jobs until ``stop()`` or ``stop_and_cancel()`` is called from another
+        thread. In the main thread with ``handle_signals``, a first SIGINT or SIGTERM stops
+        softly and a second cancels running jobs."""
+        _settings_of(self)
+        if self._loop is not None:
+            raise RiverboatError("client is already running")
+        asyncio.run(self._run(handle_signals))
+
+    def stop(self) -> None:
+        """Ask ``run()`` to stop softly (running jobs finish); returns at once."""
+        self._request_stop(cancel=False)
+
+    def stop_and_cancel(self) -> None:
+        """Ask ``run()`` to stop and cancel running jobs; returns at once."""
+        self._request_stop(cancel=True)
+
+    def _request_stop(self, *, cancel: bool) -> None:
+        loop, requests = self._loop, self._stop_requests
+        if loop is not None and requests is not None:
+            loop.call_soon_threadsafe(requests.put_nowait, cancel)
+
+    async def _run(self, handle_signals: bool) -> None:
+        conninfo = self._pool.conninfo
+        if not isinstance(conninfo, str):
+            raise ValidationError("pool", "must have a conninfo string to work jobs")
+        given = self._pool.kwargs if isinstance(self._pool.kwargs, dict) else {}
+        kwargs: dict[str, Any] = {**given, "autocommit": True}
+        async with AsyncConnectionPool(
+            conninfo, min_size=1, max_size=OWNED_POOL_MAX_SIZE, open=False, kwargs=kwargs
+        ) as pool:
+            # An async twin with this client's settings does the work on this loop.
+            twin = AsyncClient._from_settings(pool, self._settings)
+            self._stop_requests = asyncio.Queue()
+            self._loop = asyncio.get_running_loop()
+            try:
+                await serve(twin, self._stop_requests, handle_signals=handle_signals)
+            finally:
+                self._loop = None
+                self._stop_requests = None

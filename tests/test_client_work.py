@@ -1,0 +1,166 @@
+"""The public clients as workers: AsyncClient start/stop, the blocking sync Client.run,
+leader election and maintenance wired in, periodic jobs, admin methods, and the checks
+made when a client is created."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+import pytest
+
+from riverboat import (
+    AsyncClient,
+    Client,
+    Event,
+    EventKind,
+    InsertOpts,
+    JobListParams,
+    PeriodicJob,
+    QueueConfig,
+    ValidationError,
+    Worker,
+    Workers,
+    WorkJob,
+)
+from tests.helpers import await_until, wait_until
+from tests.worker_support import states
+
+FAST_QUEUE = {"default": QueueConfig(max_workers=5, fetch_poll_interval=timedelta(milliseconds=100))}
+
+
+@dataclass
+class Greet:
+    kind = "greet"
+    name: str
+
+
+class AsyncGreeter(Worker[Greet]):
+    kind = "greet"
+    args_type = Greet
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    async def work(self, job: WorkJob[Greet]) -> None:
+        self.seen.append(job.args.name)
+
+
+class ThreadGreeter(Worker[Greet]):
+    kind = "greet"
+    args_type = Greet
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.threads: set[str] = set()
+
+    def work(self, job: WorkJob[Greet]) -> None:
+        self.threads.add(threading.current_thread().name)
+        self.seen.append(job.args.name)
+
+
+async def test_async_client_works_what_it_inserts(db_url: str) -> None:
+    greeter = AsyncGreeter()
+    events: list[Event] = []
+    async with AsyncClient(db_url, queues=FAST_QUEUE, workers=Workers(greeter)) as client:
+        client.events.subscribe(events.append)
+        await client.start()
+        results = await client.insert_many([Greet("ada"), Greet("grace")])
+        await await_until(lambda: _all_completed(client, [r.job.id for r in results]), what="jobs completed")
+        await client.stop()
+    assert sorted(greeter.seen) == ["ada", "grace"]
+    assert {e.kind for e in events} == {EventKind.COMPLETED}
+
+
+async def _all_completed(client: AsyncClient, ids: list[int]) -> bool:
+    return [(await client.job_get(job_id)).state.value for job_id in ids] == ["completed"] * len(ids)
+
+
+def test_sync_client_run_blocks_until_stopped(conn: psycopg.Connection[Any], db_url: str) -> None:
+    greeter = ThreadGreeter()
+    client = Client(db_url, queues=FAST_QUEUE, workers=Workers(greeter))
+    ids = [client.insert(Greet(name)).job.id for name in ("a", "b", "c")]
+    runner = threading.Thread(target=client.run)
+    runner.start()
+    wait_until(lambda: states(conn, ids) == ["completed"] * 3, what="jobs completed")
+    client.stop()
+    runner.join(timeout=30)
+    assert not runner.is_alive()
+    assert sorted(greeter.seen) == ["a", "b", "c"]
+    assert threading.main_thread().name not in greeter.threads
+    client.close()
+
+
+async def test_leader_runs_periodic_jobs_and_resigns_on_stop(db_url: str) -> None:
+    periodic = PeriodicJob(
+        timedelta(hours=1),
+        lambda: (Greet("tick"), InsertOpts(queue="default")),
+        run_on_start=True,
+        id="hourly-greet",
+    )
+    greeter = AsyncGreeter()
+    async with AsyncClient(
+        db_url, queues=FAST_QUEUE, workers=Workers(greeter), periodic_jobs=[periodic], client_id="py-leader"
+    ) as client:
+        await client.start()
+        await await_until(lambda: _leader_is(client, "py-leader"), what="elected")
+        assert client.is_leader
+        jobs = await await_until(lambda: _periodic_jobs(client), what="periodic job inserted")
+        assert jobs[0].metadata == {"periodic": True, "river:periodic_job_id": "hourly-greet"}
+        await await_until(lambda: _has_seen(greeter, "tick"), what="periodic job worked")
+        await client.stop()
+        assert await client.leader_get() is None
+
+
+async def _leader_is(client: AsyncClient, leader_id: str) -> bool:
+    leader = await client.leader_get()
+    return leader is not None and leader.leader_id == leader_id
+
+
+async def _periodic_jobs(client: AsyncClient) -> list[Any]:
+    return (await client.job_list(JobListParams(kinds=["greet"]))).jobs
+
+
+async def _has_seen(worker: AsyncGreeter, name: str) -> bool:
+    return name in worker.seen
+
+
+async def test_client_out_of_election_works_but_never_leads(db_url: str) -> None:
+    greeter = AsyncGreeter()
+    async with AsyncClient(db_url, queues=FAST_QUEUE, workers=Workers(greeter), leader_election=False) as client:
+        await client.start()
+        await client.insert(Greet("solo"))
+        await await_until(lambda: _has_seen(greeter, "solo"), what="job worked")
+        assert await client.leader_get() is None
+        assert not client.is_leader
+        assert [q.name for q in await client.queue_list()] == ["default"]
+        await client.stop()
+
+
+def test_creation_checks_working_settings(db_url: str) -> None:
+    periodic = PeriodicJob(timedelta(minutes=1), lambda: (Greet("x"), None))
+    with pytest.raises(ValidationError) as refused:
+        Client(
+            db_url, queues=FAST_QUEUE, workers=Workers(ThreadGreeter()), periodic_jobs=[periodic], leader_election=False
+        )
+    assert refused.value.field == "periodic_jobs"
+    with pytest.raises(ValidationError) as no_workers:
+        Client(db_url, queues=FAST_QUEUE)
+    assert no_workers.value.field == "workers"
+    with pytest.raises(ValidationError) as no_queues:
+        Client(db_url, workers=Workers(ThreadGreeter()))
+    assert no_queues.value.field == "queues"
+    with pytest.raises(ValidationError) as bad_queue:
+        Client(db_url, queues={"Bad Queue": QueueConfig()}, workers=Workers(ThreadGreeter()))
+    assert bad_queue.value.field == "queue"
+
+
+async def test_insert_only_client_refuses_to_work(db_url: str) -> None:
+    async with AsyncClient(db_url) as client:
+        with pytest.raises(ValidationError, match="only inserts"):
+            await client.start()
+    with pytest.raises(ValidationError, match="only inserts"):
+        Client(db_url).run()
