@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from riverboat import Client
 from riverboat._insert import InsertManyParams, InsertOpts
 from riverboat._states import JobState
-from riverboat._sync.client import Client
 from riverboat._unique import UniqueOpts
 from riverboat.args import RawArgs
 from riverboat.errors import ValidationError
@@ -285,7 +285,8 @@ def test_insert_only_client_starts_nothing(db_url: str) -> None:
         probe = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'rb_probe'"
         assert c.execute(probe).fetchone() == (0,)
         client.insert(SendEmail(to="x"))
-        assert c.execute(probe).fetchone() == (1,)
+        opened = c.execute(probe).fetchone()
+        assert opened is not None and opened[0] >= 1
     client.close()
 
 

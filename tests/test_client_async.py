@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from riverboat._async.client import AsyncClient
+from riverboat import AsyncClient
 from riverboat._insert import InsertOpts
 from riverboat._unique import UniqueOpts
 from riverboat.args import RawArgs

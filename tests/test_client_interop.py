@@ -11,10 +11,10 @@ from typing import Any
 import psycopg
 import pytest
 
+from riverboat import Client
 from riverboat._gojson import encode
 from riverboat._insert import InsertManyParams, InsertOpts
 from riverboat._states import JobState
-from riverboat._sync.client import Client
 from riverboat._unique import UniqueOpts
 from riverboat.args import RawArgs
 from tests.helpers import go_binary, wait_until

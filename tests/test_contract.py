@@ -14,9 +14,9 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
+from riverboat import Client
 from riverboat._insert import InsertOpts
 from riverboat._states import JobState
-from riverboat._sync.client import Client
 from riverboat._unique import UniqueOpts
 from riverboat.args import RawArgs
 from riverboat.cli import main

@@ -12,10 +12,10 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from riverboat import Client
 from riverboat._gojson import encode
 from riverboat._insert import InsertOpts
 from riverboat._states import JobState
-from riverboat._sync.client import Client
 from riverboat._unique import UniqueOpts, unique_key
 from riverboat.args import RawArgs
 from riverboat.job import Job

@@ -1,4 +1,4 @@
-"""Conformance adapter for riverboat's Python reference client (riverboat._async.client.AsyncClient)."""
+"""Conformance adapter for riverboat's Python reference client (riverboat.AsyncClient)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from riverboat._async.client import AsyncClient
+from riverboat import AsyncClient
 from riverboat._insert import InsertManyParams, InsertOpts
 from riverboat._unique import UniqueOpts, unique_key, unique_states_mask
 from riverboat.args import RawArgs, encode_args

@@ -1,4 +1,4 @@
--- SQL-only enqueue: insert a batch of jobs given as a JSON array, defaults as spec/03-insert.md#defaults.
+-- SQL-only enqueue: insert a batch of jobs given as a JSON array, defaults as spec/03-insert.md#parameters.
 -- One row per element, in input order; state is pending, scheduled (scheduled_at given) or available.
 INSERT INTO river_job (args, kind, max_attempts, metadata, priority, queue, scheduled_at, state, tags)
 SELECT

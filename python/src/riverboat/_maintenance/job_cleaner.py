@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from riverboat._maintenance import BATCH_SIZE_DEFAULT, Clock, pause_between_batches, utcnow
+from riverboat._maintenance import BATCH_SIZE_DEFAULT, MaintenanceService, pause_between_batches
 from riverboat._queries import query
-from riverboat._service import ConnectionSource, Service, require_batch_size, require_positive
+from riverboat._service import require_batch_size, require_positive
 from riverboat.errors import ValidationError
 
 JOB_CLEANER_INTERVAL_DEFAULT = timedelta(seconds=30)
@@ -53,30 +53,15 @@ def _horizon(now: datetime, retention: Retention) -> datetime | None:
     return None if isinstance(retention, int) else now - retention
 
 
-class JobCleaner(Service[JobCleanerResult]):
+class JobCleaner(MaintenanceService[JobCleanerResult, JobCleanerConfig]):
     """Every ``interval``: deletes completed, cancelled and discarded jobs finalized longer
     ago than their retention, in batches."""
 
     name = "riverboat-job-cleaner"
 
-    def __init__(
-        self,
-        *,
-        connect: ConnectionSource,
-        schema: str | None = None,
-        config: JobCleanerConfig | None = None,
-        clock: Clock = utcnow,
-        stagger: bool = True,
-    ) -> None:
-        super().__init__(stagger=stagger)
-        self._connect = connect
-        self._schema = schema
-        self._config = config or JobCleanerConfig()
-        self._clock = clock
-
-    @property
-    def interval(self) -> timedelta:
-        return self._config.interval
+    @staticmethod
+    def default_config() -> JobCleanerConfig:
+        return JobCleanerConfig()
 
     async def run_once(self) -> JobCleanerResult:
         now = self._clock()

@@ -11,9 +11,9 @@ from typing import Any
 
 from psycopg.rows import dict_row
 
-from riverboat._maintenance import BATCH_SIZE_DEFAULT, Clock, pause_between_batches, utcnow
+from riverboat._maintenance import BATCH_SIZE_DEFAULT, Clock, MaintenanceService, pause_between_batches, utcnow
 from riverboat._queries import query
-from riverboat._service import ConnectionSource, Service, logger, require_batch_size, require_positive
+from riverboat._service import ConnectionSource, logger, require_batch_size, require_positive
 from riverboat.job import Job
 
 JOB_RESCUER_INTERVAL_DEFAULT = timedelta(seconds=30)
@@ -77,7 +77,7 @@ def decide_rescue(job: Job, now: datetime, next_retry: NextRetry, is_known_kind:
     return RescueDecision("discarded", now, job.scheduled_at)
 
 
-class JobRescuer(Service[JobRescuerResult]):
+class JobRescuer(MaintenanceService[JobRescuerResult, JobRescuerConfig]):
     """Every ``interval``: rescues ``running`` jobs attempted more than
     ``rescue_stuck_jobs_after`` ago, touching only rows that are still running."""
 
@@ -94,17 +94,13 @@ class JobRescuer(Service[JobRescuerResult]):
         clock: Clock = utcnow,
         stagger: bool = True,
     ) -> None:
-        super().__init__(stagger=stagger)
-        self._connect = connect
+        super().__init__(connect=connect, schema=schema, config=config, clock=clock, stagger=stagger)
         self._next_retry = next_retry
         self._is_known_kind = is_known_kind
-        self._schema = schema
-        self._config = config or JobRescuerConfig()
-        self._clock = clock
 
-    @property
-    def interval(self) -> timedelta:
-        return self._config.interval
+    @staticmethod
+    def default_config() -> JobRescuerConfig:
+        return JobRescuerConfig()
 
     async def run_once(self) -> JobRescuerResult:
         counts = {"retryable": 0, "discarded": 0, "cancelled": 0}

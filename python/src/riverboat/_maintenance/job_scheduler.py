@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from psycopg.rows import dict_row
 
-from riverboat._maintenance import BATCH_SIZE_DEFAULT, Clock, pause_between_batches, utcnow
+from riverboat._maintenance import BATCH_SIZE_DEFAULT, MaintenanceService, pause_between_batches
 from riverboat._queries import query
-from riverboat._service import ConnectionSource, Service, require_batch_size, require_positive
+from riverboat._service import require_batch_size, require_positive
 
 JOB_SCHEDULER_INTERVAL_DEFAULT = timedelta(seconds=5)
 # Jobs made available this close to now are announced with river_insert; later ones are
@@ -37,30 +37,15 @@ class JobSchedulerResult:
     notified_queues: tuple[str, ...]
 
 
-class JobScheduler(Service[JobSchedulerResult]):
+class JobScheduler(MaintenanceService[JobSchedulerResult, JobSchedulerConfig]):
     """Every ``interval``: jobs due within the next ``interval`` become available, in batches
     ordered by priority, scheduled_at, id; unique conflicts are discarded."""
 
     name = "riverboat-job-scheduler"
 
-    def __init__(
-        self,
-        *,
-        connect: ConnectionSource,
-        schema: str | None = None,
-        config: JobSchedulerConfig | None = None,
-        clock: Clock = utcnow,
-        stagger: bool = True,
-    ) -> None:
-        super().__init__(stagger=stagger)
-        self._connect = connect
-        self._schema = schema
-        self._config = config or JobSchedulerConfig()
-        self._clock = clock
-
-    @property
-    def interval(self) -> timedelta:
-        return self._config.interval
+    @staticmethod
+    def default_config() -> JobSchedulerConfig:
+        return JobSchedulerConfig()
 
     async def run_once(self) -> JobSchedulerResult:
         scheduled = discarded = 0

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from riverboat._maintenance import BATCH_SIZE_DEFAULT, Clock, pause_between_batches, utcnow
+from riverboat._maintenance import BATCH_SIZE_DEFAULT, MaintenanceService, pause_between_batches
 from riverboat._queries import query
-from riverboat._service import ConnectionSource, Service, require_batch_size, require_positive
+from riverboat._service import require_batch_size, require_positive
 
 QUEUE_CLEANER_INTERVAL_DEFAULT = timedelta(hours=1)
 QUEUE_RETENTION_DEFAULT = timedelta(hours=24)
@@ -31,29 +31,14 @@ class QueueCleanerResult:
     deleted: tuple[str, ...]
 
 
-class QueueCleaner(Service[QueueCleanerResult]):
+class QueueCleaner(MaintenanceService[QueueCleanerResult, QueueCleanerConfig]):
     """Every ``interval``: deletes queues whose ``updated_at`` is older than ``retention``."""
 
     name = "riverboat-queue-cleaner"
 
-    def __init__(
-        self,
-        *,
-        connect: ConnectionSource,
-        schema: str | None = None,
-        config: QueueCleanerConfig | None = None,
-        clock: Clock = utcnow,
-        stagger: bool = True,
-    ) -> None:
-        super().__init__(stagger=stagger)
-        self._connect = connect
-        self._schema = schema
-        self._config = config or QueueCleanerConfig()
-        self._clock = clock
-
-    @property
-    def interval(self) -> timedelta:
-        return self._config.interval
+    @staticmethod
+    def default_config() -> QueueCleanerConfig:
+        return QueueCleanerConfig()
 
     async def run_once(self) -> QueueCleanerResult:
         horizon = self._clock() - self._config.retention
