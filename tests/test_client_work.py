@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -15,10 +15,12 @@ import pytest
 from riverboat import (
     AsyncClient,
     Client,
+    Contract,
     Event,
     EventKind,
     InsertOpts,
     JobListParams,
+    JobNotFoundError,
     PeriodicJob,
     QueueConfig,
     ValidationError,
@@ -27,7 +29,7 @@ from riverboat import (
     WorkJob,
 )
 from tests.helpers import await_until, wait_until
-from tests.worker_support import states
+from tests.worker_support import insert_jobs, states
 
 FAST_QUEUE = {"default": QueueConfig(max_workers=5, fetch_poll_interval=timedelta(milliseconds=100))}
 
@@ -164,3 +166,36 @@ async def test_insert_only_client_refuses_to_work(db_url: str) -> None:
             await client.start()
     with pytest.raises(ValidationError, match="only inserts"):
         Client(db_url).run()
+
+
+async def test_client_contract_checks_args_before_work(conn: psycopg.Connection[Any], db_url: str) -> None:
+    greeter = AsyncGreeter()
+    contract = Contract.from_kinds([Greet])
+    async with AsyncClient(db_url, queues=FAST_QUEUE, workers=Workers(greeter), contract=contract) as client:
+        # Written by someone who ignored the contract: the name is a number.
+        [bad] = insert_jobs(conn, "greet", [{"name": 7}])
+        await client.start()
+        await await_until(lambda: _finalized(client, bad), what="bad job finalized")
+        job = await client.job_get(bad)
+        await client.stop()
+    assert job.state.value == "discarded"
+    assert job.errors is not None
+    assert "/name" in job.errors[-1].error
+    assert greeter.seen == []
+
+
+async def _finalized(client: AsyncClient, job_id: int) -> bool:
+    return (await client.job_get(job_id)).finalized_at is not None
+
+
+def test_sync_client_administers(db_url: str) -> None:
+    with Client(db_url) as client:
+        waiting = client.insert(Greet("later"), InsertOpts(scheduled_at=datetime.now(UTC) + timedelta(hours=1)))
+        assert client.job_cancel(waiting.job.id).state.value == "cancelled"
+        assert client.job_retry(waiting.job.id).state.value == "available"
+        assert client.job_delete(waiting.job.id).id == waiting.job.id
+        with pytest.raises(JobNotFoundError):
+            client.job_get(waiting.job.id)
+        with pytest.raises(ValidationError) as bad_queue:
+            client.queue_pause("Not A Queue")
+        assert bad_queue.value.field == "queue"

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema.protocols import Validator
+from jsonschema.validators import validator_for
 
 from riverboat._retry import RetryPolicy
+from riverboat.contract import Contract
 from riverboat.events import EventKind
 from riverboat.job import AttemptError, Job
 from riverboat.worker import (
@@ -194,11 +196,14 @@ class Running:
 class JobExecutor:
     """Runs jobs. One per runtime; ``thread_pool`` runs sync workers (the producer passes its queue's)."""
 
-    def __init__(self, *, workers: Workers, retry_policy: RetryPolicy, job_timeout: timedelta) -> None:
+    def __init__(
+        self, *, workers: Workers, retry_policy: RetryPolicy, job_timeout: timedelta, contract: Contract | None = None
+    ) -> None:
         self._workers = workers
+        self._contract = contract
         self._retry_policy = retry_policy
         self._job_timeout = job_timeout
-        self._validators: dict[str, Draft202012Validator] = {}
+        self._validators: dict[str, Validator] = {}
 
     async def execute(self, job: Job, running: Running, thread_pool: Executor | None) -> Completion:
         """Work ``job`` and return its completion. Never raises except when the surrounding
@@ -255,11 +260,19 @@ class JobExecutor:
             now=datetime.now(UTC),
         )
 
-    def _decode(self, worker: Worker[Any], job: Job) -> Any:
+    def _args_schema(self, worker: Worker[Any], kind: str) -> Mapping[str, Any] | None:
+        """The worker's own contract, else the kind's entry in the client's contract."""
         if worker.contract is not None:
+            return worker.contract
+        entry = None if self._contract is None else self._contract.kinds.get(kind)
+        return None if entry is None else entry.args_schema
+
+    def _decode(self, worker: Worker[Any], job: Job) -> Any:
+        schema = self._args_schema(worker, job.kind)
+        if schema is not None:
             validator = self._validators.get(job.kind)
             if validator is None:
-                validator = self._validators[job.kind] = Draft202012Validator(dict(worker.contract))
+                validator = self._validators[job.kind] = validator_for(schema)(dict(schema))
             violation = next(iter(validator.iter_errors(job.args)), None)
             if violation is not None:
                 pointer = "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in violation.absolute_path)

@@ -24,6 +24,7 @@ from riverboat._listener import Listener
 from riverboat._notify import CancelNotice, PauseNotice, Topic, parse_control, parse_insert
 from riverboat._queries import query
 from riverboat._retry import DefaultRetryPolicy, RetryPolicy
+from riverboat.contract import Contract
 from riverboat.errors import ValidationError
 from riverboat.events import Event, EventKind, Events
 from riverboat.job import Job
@@ -74,6 +75,7 @@ class Runtime:
     ``soft_stop_timeout``: how long ``stop`` waits for running jobs before cancelling them
     (``None``: wait indefinitely).
     ``poll_only``: no LISTEN (for PgBouncer transaction pooling); fetches rely on polling.
+    ``contract``: args of its kinds are checked before work (a worker's own ``contract`` wins).
     ``services``: objects with ``async start()``/``stop()``, started after the runtime's own
     machinery and stopped before it.
     """
@@ -93,6 +95,7 @@ class Runtime:
         poll_only: bool = False,
         services: Sequence[ExtraService] = (),
         events: Events | None = None,
+        contract: Contract | None = None,
     ) -> None:
         validate_queues(queues)
         if not isinstance(workers, Workers):
@@ -113,7 +116,10 @@ class Runtime:
         self._configured_schema = schema
         self._services = list(services)
         self._executor = JobExecutor(
-            workers=workers, retry_policy=retry_policy or DefaultRetryPolicy(), job_timeout=job_timeout
+            workers=workers,
+            retry_policy=retry_policy or DefaultRetryPolicy(),
+            job_timeout=job_timeout,
+            contract=contract,
         )
         self.schema: str | None = schema
         self.completer: BatchCompleter | None = None

@@ -27,6 +27,7 @@ from riverboat._notify import Topic
 from riverboat._retry import RetryPolicy
 from riverboat._runtime import Runtime
 from riverboat._settings import WorkSettings
+from riverboat.contract import Contract
 from riverboat.errors import ValidationError
 from riverboat.job import Job
 
@@ -46,6 +47,7 @@ class Working:
         pool: AsyncConnectionPool[Any],
         schema: str | None,
         settings: WorkSettings,
+        contract: Contract | None,
         insert_periodic: InsertPeriodic,
     ) -> None:
         if not isinstance(pool.conninfo, str):
@@ -82,6 +84,7 @@ class Working:
             poll_only=settings.poll_only,
             services=services,
             events=settings.events,
+            contract=contract,
         )
         if self.elector is not None:
             self.runtime.listener.subscribe(Topic.LEADERSHIP, self._on_leadership)

@@ -58,7 +58,11 @@ class AsyncClient(AsyncClientBase):
         if self._working is not None:
             raise RiverboatError("client is already started")
         working = Working(
-            pool=await self._ready_pool(), schema=self._schema, settings=settings, insert_periodic=self._insert_periodic
+            pool=await self._ready_pool(),
+            schema=self._schema,
+            settings=settings,
+            contract=self._contract,
+            insert_periodic=self._insert_periodic,
         )
         await working.start()
         self._working = working
