@@ -286,7 +286,8 @@ def test_insert_only_client_starts_nothing(db_url: str) -> None:
         assert c.execute(probe).fetchone() == (0,)
         client.insert(SendEmail(to="x"))
         opened = c.execute(probe).fetchone()
-        assert opened is not None and opened[0] >= 1
+        assert opened is not None
+        assert opened[0] >= 1
     client.close()
 
 

@@ -12,9 +12,9 @@ from tests.helpers import wait_until
 from tests.worker_support import insert_jobs, job_row, states
 
 
-def start(db_url: str) -> subprocess.Popen[str]:
+def start(db_url: str, factory: str = "make") -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "riverboat", "work", "tests.worker_cli_target:make"],
+        [sys.executable, "-m", "riverboat", "work", f"tests.worker_cli_target:{factory}"],
         env={**os.environ, "RIVERBOAT_TEST_URL": db_url},
         stderr=subprocess.PIPE,
         text=True,
@@ -28,6 +28,14 @@ def test_first_signal_stops_softly(conn: psycopg.Connection[Any], db_url: str) -
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
     assert states(conn, ids) == ["completed"]
+
+
+def test_sync_client_target_works_and_stops(conn: psycopg.Connection[Any], db_url: str) -> None:
+    ids = insert_jobs(conn, "sleeper", [{"seconds": 0.1}])
+    proc = start(db_url, "make_sync")
+    wait_until(lambda: states(conn, ids) == ["completed"], what="job completed")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
 
 
 def test_second_signal_cancels(conn: psycopg.Connection[Any], db_url: str) -> None:

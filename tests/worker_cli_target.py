@@ -7,7 +7,7 @@ import os
 from datetime import timedelta
 from typing import Any
 
-from riverboat import AsyncClient, QueueConfig, Worker, Workers, WorkJob
+from riverboat import AsyncClient, Client, QueueConfig, Worker, Workers, WorkJob
 
 
 class Sleeper(Worker[Any]):
@@ -20,6 +20,14 @@ class Sleeper(Worker[Any]):
 
 def make() -> AsyncClient:
     return AsyncClient(
+        os.environ["RIVERBOAT_TEST_URL"],
+        workers=Workers(Sleeper()),
+        queues={"default": QueueConfig(max_workers=4, fetch_poll_interval=timedelta(milliseconds=100))},
+    )
+
+
+def make_sync() -> Client:
+    return Client(
         os.environ["RIVERBOAT_TEST_URL"],
         workers=Workers(Sleeper()),
         queues={"default": QueueConfig(max_workers=4, fetch_poll_interval=timedelta(milliseconds=100))},

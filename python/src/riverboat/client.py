@@ -11,11 +11,8 @@ a thread pool, so ``Client.run()`` hosts an event loop of its own.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-from psycopg_pool import AsyncConnectionPool
-
-from riverboat._async.client import OWNED_POOL_MAX_SIZE, AsyncClientBase
+from riverboat._async.client import AsyncClientBase
 from riverboat._settings import WorkSettings
 from riverboat._sync.client import ClientBase
 from riverboat._working import Working, serve
@@ -126,17 +123,16 @@ class Client(ClientBase):
         if loop is not None and requests is not None:
             loop.call_soon_threadsafe(requests.put_nowait, cancel)
 
-    async def _run(self, handle_signals: bool) -> None:
+    def working_twin(self) -> AsyncClient:
+        """An ``AsyncClient`` with this client's settings and a pool of its own to the same
+        database: what ``run()`` works with (and ``riverboat work`` given a sync client)."""
         conninfo = self._pool.conninfo
         if not isinstance(conninfo, str):
             raise ValidationError("pool", "must have a conninfo string to work jobs")
-        given = self._pool.kwargs if isinstance(self._pool.kwargs, dict) else {}
-        kwargs: dict[str, Any] = {**given, "autocommit": True}
-        async with AsyncConnectionPool(
-            conninfo, min_size=1, max_size=OWNED_POOL_MAX_SIZE, open=False, kwargs=kwargs
-        ) as pool:
-            # An async twin with this client's settings does the work on this loop.
-            twin = AsyncClient._from_settings(pool, self._settings)
+        return AsyncClient._from_settings(conninfo, self._settings)
+
+    async def _run(self, handle_signals: bool) -> None:
+        async with self.working_twin() as twin:
             self._stop_requests = asyncio.Queue()
             self._loop = asyncio.get_running_loop()
             try:

@@ -1,8 +1,8 @@
 """``riverboat work module:attr``: run a configured client until a signal (spec/06-fetch.md#running-a-worker).
 
-``attr`` is a client (anything with async ``start``, ``stop`` and ``stop_and_cancel``) or a
-factory returning one, possibly async. The first SIGINT/SIGTERM stops softly (running jobs
-finish); a second cancels them.
+``attr`` is a client (an ``AsyncClient``, a ``Client``, or anything with async ``start``,
+``stop`` and ``stop_and_cancel``) or a factory returning one, possibly async. The first
+SIGINT/SIGTERM stops softly (running jobs finish); a second cancels them.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from riverboat._working import Workable, serve
+from riverboat.client import Client
 from riverboat.errors import ValidationError
 
 
@@ -42,6 +43,8 @@ async def _resolve(target: Any) -> Workable:
         client = client()
         if inspect.isawaitable(client):
             client = await client
+    if isinstance(client, Client):
+        client = client.working_twin()
     for method in ("start", "stop", "stop_and_cancel"):
         if not callable(getattr(client, method, None)):
             raise ValidationError("target", f"must be a client or a factory of one (no {method}())", target)
