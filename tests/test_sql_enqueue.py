@@ -95,6 +95,7 @@ def test_every_option(conn: psycopg.Connection[Any]) -> None:
         ("k", "{}", {"unique_opts": {"by_state": ["available"]}}, "unique_opts.by_state: must include available"),
         ("k", "{}", {"unique_opts": {"by_state": ["nope"]}}, "unique_opts.by_state: must contain only known"),
         ("k", "{}", {"unique_opts": {"exclude_kind": True}}, "unique_opts.exclude_kind: requires"),
+        ("k", "{}", {"unique_opts": {"by_args": [], "exclude_kind": True}}, "unique_opts.exclude_kind: requires"),
         ("k", "{}", {"unique_opts": {"by_args": 1}}, "unique_opts.by_args: must be a boolean or a list"),
         ("k", "{}", {"unique_opts": {"by_zzz": 1}}, "unique_opts.by_zzz: is not a unique option"),
     ],
@@ -138,6 +139,7 @@ VECTORS: list[tuple[str, str, dict[str, Any], str | None]] = [
     ("extra", '{"a":1}',
      {"by_args": True, "by_period_seconds": 420, "by_queue": True, "_scheduled_at": SCHEDULED}, None),
     ("extra", '{"a":1}', {"by_state": ["available", "pending", "running", "scheduled", "cancelled"]}, None),
+    ("extra", '{"a":1}', {"by_args": [], "by_queue": True}, None),
 ]  # fmt: skip
 
 
@@ -194,6 +196,14 @@ def test_period_from_now_uses_database_time(conn: psycopg.Connection[Any]) -> No
     assert job.unique_key == expected
     assert job.unique_states is not None
     assert len(job.unique_states) == 6
+
+
+def test_empty_by_args_list_is_unset(conn: psycopg.Connection[Any]) -> None:
+    first = sql_insert(conn, "k", '{"a":1}', {"unique_opts": {"by_args": []}})
+    second = sql_insert(conn, "k", '{"a":1}', {"unique_opts": {"by_args": []}})
+    assert (first["unique_key"], first["unique_states"]) == (None, None)
+    assert second["id"] != first["id"]
+    assert second["unique_skipped_as_duplicate"] is False
 
 
 def test_unique_mask_custom_states(conn: psycopg.Connection[Any]) -> None:

@@ -37,6 +37,7 @@ FIXTURE = Path(__file__).parent.parent / "conformance" / "fixtures" / "unique_ke
 NOW = datetime(2026, 1, 2, 3, 4, 5, 678900, tzinfo=UTC)
 SCHEDULED = datetime(2026, 1, 2, 5, 21, 5, 678900, tzinfo=UTC)
 SELECTED = ("account.id", "account.region", "label", "path/key")
+NESTED = ("a.b", "a")  # one selected path inside another
 S = JobState
 
 
@@ -76,6 +77,8 @@ ISSUE_VECTORS = [
            "6130dc4f753402d1faeb6bbc3e6c21415245bb282ad1fd16bcbfeebde525e726"),
     Vector("conformance_selected_args", b'{"label":null}', UniqueOpts(by_args=SELECTED),
            "d137d7c4f1e3f8369037b1890357655b4fa1978a329bcf51435f9f0b54abcab7"),
+    Vector("conformance_selected_args", b'{"z":0,"a":{"c":1,"b":{"y":2,"x":3}}}', UniqueOpts(by_args=NESTED),
+           "02e4e276b8a390175fa8a1e82afd99a850b412d2a994c709a07d6aeb8824502d"),
 ]
 
 
@@ -294,6 +297,12 @@ GO_CASES = [
     GoCase("sel_unicode", encode({"whole": {"b": [1, 2], "a": 1}, "deep": {"inner": {"y": 1, "z": 3}},
                                   "ключ": "v", "<b>": "x", "extra": True}),
            UniqueOpts(by_args=UNICODE), selection="unicode"),
+    GoCase("sel_nested_inner_missing", encode({"a": {"c": 1}, "b": 2}), UniqueOpts(by_args=NESTED),
+           selection="nested"),
+    GoCase("sel_nested_outer_not_object", encode({"a": [1, {"b": 2}]}), UniqueOpts(by_args=NESTED),
+           selection="nested"),
+    GoCase("sel_nested_escaped_keys", encode({"a": {"<b>": 0, "b": "x&y", "é": 1}}), UniqueOpts(by_args=NESTED),
+           selection="nested"),
     GoCase("sel_unicode_partial", encode({"deep": {"inner": {"y": 1}}, "<b>": None}),
            UniqueOpts(by_args=UNICODE, by_queue=True), selection="unicode"),
 ]
@@ -347,8 +356,9 @@ def _ours(case: GoCase) -> tuple[str, int]:
 
 
 def test_river_go_agrees_on_extra_vectors(river_db_url: str) -> None:
+    selections = {SELECTED: "account", NESTED: "nested"}
     issue_cases = [GoCase(v.kind, v.args, v.opts, v.queue, v.scheduled_at,
-                          selection="account" if isinstance(v.opts.by_args, tuple) else "")
+                          selection=selections[v.opts.by_args] if isinstance(v.opts.by_args, tuple) else "")
                    for v in ISSUE_VECTORS]
     cases = issue_cases + GO_CASES
     theirs = river_keys(river_db_url, cases)

@@ -4,7 +4,7 @@
 // module proxy here.
 //
 //	riverbench -database-url URL burndown   -jobs N [-max-workers 2000] [-fetch-cooldown 2ms] [-fetch-poll-interval 20ms]
-//	riverbench -database-url URL steady     -rate R -duration D [-max-workers 100] [-fetch-cooldown 100ms] [-fetch-poll-interval 1s]
+//	riverbench -database-url URL steady     [-rate 500] [-duration 20s] [-max-workers 100] [-fetch-cooldown 100ms] [-fetch-poll-interval 1s]
 //	riverbench -database-url URL insertmany -jobs N [-batch 1000]
 //
 // Each prints one JSON object on stdout. The database must be migrated and hold no jobs.
@@ -193,7 +193,7 @@ func burndown(ctx context.Context, pool *pgxpool.Pool, args []string) (map[strin
 // client works them, then waits until every inserted job has started.
 func steady(ctx context.Context, pool *pgxpool.Pool, args []string) (map[string]any, error) {
 	fs := flag.NewFlagSet("steady", flag.ExitOnError)
-	rate := fs.Float64("rate", 1_000, "jobs inserted per second")
+	rate := fs.Float64("rate", 500, "jobs inserted per second")
 	duration := fs.Duration("duration", 20*time.Second, "how long to insert")
 	var q queueFlags
 	// River's defaults.
@@ -224,7 +224,6 @@ func steady(ctx context.Context, pool *pgxpool.Pool, args []string) (map[string]
 			inserted = due
 		}
 	}
-	insertSeconds := time.Since(start).Seconds()
 	deadline := time.Now().Add(60 * time.Second)
 	for worker.worked.Load() < int64(inserted) {
 		if time.Now().After(deadline) {
@@ -240,7 +239,7 @@ func steady(ctx context.Context, pool *pgxpool.Pool, args []string) (map[string]
 	sort.Float64s(delays)
 	return map[string]any{
 		"mode": "steady", "rate": *rate, "jobs": inserted, "seconds": drainSeconds,
-		"jobs_per_second": float64(inserted) / insertSeconds,
+		"jobs_per_second": float64(inserted) / drainSeconds,
 		"delay_p50_ms":    1000 * percentile(delays, 50), "delay_p95_ms": 1000 * percentile(delays, 95),
 		"delay_p99_ms": 1000 * percentile(delays, 99), "max_workers": q.maxWorkers, "max_rss_mb": maxRSSMB(),
 	}, nil

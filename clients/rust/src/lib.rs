@@ -3,6 +3,7 @@
 //! Jobs inserted here are indistinguishable from jobs inserted by River Go v0.51.2: the same
 //! columns, the same args bytes, the same unique keys, the same insert notification.
 
+pub mod blocking;
 pub mod json;
 pub mod time;
 pub mod unique;
@@ -31,6 +32,8 @@ pub enum Error {
     },
     /// The database refused the statement.
     Database(tokio_postgres::Error),
+    /// The blocking client could not start its runtime.
+    Io(std::io::Error),
 }
 
 impl Error {
@@ -59,6 +62,7 @@ impl fmt::Display for Error {
                 )
             }
             Error::Database(e) => write!(f, "database error: {e}"),
+            Error::Io(e) => write!(f, "i/o error: {e}"),
         }
     }
 }
@@ -125,8 +129,20 @@ pub enum ByArgs {
     No,
     /// All args.
     All,
-    /// Only these dotted paths (River Go's `river:"unique"` fields).
+    /// Only these dotted paths (River Go's `river:"unique"` fields). An empty list is the
+    /// same as `No` (spec/04-unique.md#options).
     Paths(Vec<String>),
+}
+
+impl ByArgs {
+    /// Whether the args take part in the unique key: `All`, or a non-empty list of paths.
+    pub fn is_set(&self) -> bool {
+        match self {
+            ByArgs::No => false,
+            ByArgs::All => true,
+            ByArgs::Paths(paths) => !paths.is_empty(),
+        }
+    }
 }
 
 /// Unique-job options, as River Go's `UniqueOpts`.
@@ -142,7 +158,7 @@ pub struct UniqueOpts {
 impl UniqueOpts {
     /// Uniqueness applies when any of by_args, by_period, by_queue or by_state is set.
     pub fn is_unique(&self) -> bool {
-        self.by_args != ByArgs::No || self.by_period.is_some() || self.by_queue || self.by_state.is_some()
+        self.by_args.is_set() || self.by_period.is_some() || self.by_queue || self.by_state.is_some()
     }
 }
 
@@ -156,7 +172,7 @@ pub struct InsertOpts {
     pub scheduled_at: Option<SystemTime>,
     pub pending: bool,
     pub tags: Option<Vec<String>>,
-    /// Must be a JSON object.
+    /// Must be a JSON object; its top-level keys must not begin `river:` (reserved for River).
     pub metadata: Option<Value>,
     pub unique: Option<UniqueOpts>,
 }
@@ -298,6 +314,9 @@ struct Row {
     unique_key: Vec<u8>,
     unique_states: i32,
 }
+
+/// Metadata keys River keeps for itself (spec/03-insert.md#parameters).
+const RESERVED_METADATA_PREFIX: &str = "river:";
 
 fn quote_ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
@@ -451,7 +470,16 @@ impl Client {
         }
         let metadata = match &o.metadata {
             None => "{}".to_string(),
-            Some(m @ Value::Object(_)) => {
+            Some(m @ Value::Object(members)) => {
+                if let Some(key) = members.keys().find(|k| k.starts_with(RESERVED_METADATA_PREFIX)) {
+                    return Err(Error::validation(
+                        "metadata",
+                        "reserved",
+                        format!(
+                            "metadata key {key:?}: keys beginning {RESERVED_METADATA_PREFIX:?} are reserved for River"
+                        ),
+                    ));
+                }
                 json::encode(m).map_err(|_| Error::validation("metadata", "json", "metadata is not encodable"))?
             }
             Some(_) => return Err(Error::validation("metadata", "type", "metadata must be a JSON object")),
@@ -463,10 +491,12 @@ impl Client {
         } else {
             "available"
         };
+        if let Some(u) = &o.unique {
+            validate_unique(u)?;
+        }
         let (unique_key, unique_states) = match o.unique.as_ref().filter(|u| u.is_unique()) {
             None => (Vec::new(), 0),
             Some(u) => {
-                validate_unique(u)?;
                 let key = unique::unique_key(&p.kind, &args, &queue, u, o.scheduled_at, now)?;
                 (key.to_vec(), i32::from(unique::state_mask(u)))
             }
@@ -647,6 +677,14 @@ pub fn validate_tag(tag: &str) -> Result<(), Error> {
 }
 
 fn validate_unique(u: &UniqueOpts) -> Result<(), Error> {
+    // An empty list of paths is no by_args, so it does not count here (spec/04-unique.md#options).
+    if u.exclude_kind && !u.by_args.is_set() && u.by_period.is_none() && !u.by_queue {
+        return Err(Error::validation(
+            "unique.exclude_kind",
+            "requires_dimension",
+            "exclude_kind requires by_args, by_period or by_queue",
+        ));
+    }
     if let Some(p) = u.by_period {
         if p < Duration::from_secs(1) {
             return Err(Error::validation(

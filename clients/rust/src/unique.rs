@@ -40,15 +40,16 @@ pub fn key_string(
         s.push_str(kind);
     }
     match &opts.by_args {
-        crate::ByArgs::No => {}
         crate::ByArgs::All => {
             s.push_str("&args=");
             s.push_str(&canonical_all(encoded_args)?);
         }
-        crate::ByArgs::Paths(paths) => {
+        crate::ByArgs::Paths(paths) if !paths.is_empty() => {
             s.push_str("&args=");
             s.push_str(&canonical_selected(encoded_args, paths)?);
         }
+        // No, or an empty list of paths, which is the same (spec/04-unique.md#options).
+        _ => {}
     }
     if let Some(period) = opts.by_period {
         s.push_str("&period=");
@@ -131,6 +132,10 @@ fn set<'a>(fields: &mut Vec<(String, Node<'a>)>, path: &[&str], raw: &'a str) {
             fields.len() - 1
         }
     };
+    // A raw value here was set by a shorter selected path (paths sort before their
+    // extensions). The value at the longer path was looked up from the same encoded args, so
+    // it is already inside that raw text, byte for byte: descending into it and replacing
+    // it in place (spec/04-unique.md#canonical-args, step 4) would write the same bytes.
     if let Node::Object(inner) = &mut fields[p].1 {
         set(inner, &path[1..], raw);
     }

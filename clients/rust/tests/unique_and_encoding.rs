@@ -150,6 +150,71 @@ fn canonical_args_sort_top_level_and_first_duplicate_wins() {
 }
 
 #[test]
+fn one_selected_path_inside_another_keeps_the_outer_value() {
+    let opts = UniqueOpts {
+        by_args: ByArgs::Paths(vec!["a.b".into(), "a".into()]),
+        ..Default::default()
+    };
+    let now = parse_rfc3339("2026-01-02T03:04:05Z").unwrap();
+    let canonical = |args: &str| riverboat::unique::key_string("k", args, "default", &opts, None, now).unwrap();
+    assert_eq!(
+        canonical(r#"{"z":0,"a":{"c":1,"b":{"y":2,"x":3}}}"#),
+        r#"&kind=k&args={"a":{"c":1,"b":{"y":2,"x":3}}}"#
+    );
+    assert_eq!(canonical(r#"{"a":{"c":1}}"#), r#"&kind=k&args={"a":{"c":1}}"#);
+    assert_eq!(canonical(r#"{"a":[1,{"b":2}]}"#), r#"&kind=k&args={"a":[1,{"b":2}]}"#);
+    // conformance/fixtures/unique_keys.json, selected_args_nested_paths
+    assert_eq!(
+        key(
+            "conformance_selected_args",
+            r#"{"z":0,"a":{"c":1,"b":{"y":2,"x":3}}}"#,
+            "default",
+            &opts,
+            None
+        ),
+        "02e4e276b8a390175fa8a1e82afd99a850b412d2a994c709a07d6aeb8824502d"
+    );
+}
+
+#[test]
+fn empty_list_of_paths_is_the_same_as_no_by_args() {
+    let now = parse_rfc3339("2026-01-02T03:04:05Z").unwrap();
+    let empty = UniqueOpts {
+        by_args: ByArgs::Paths(vec![]),
+        ..Default::default()
+    };
+    assert!(!empty.is_unique());
+    let by_queue = |by_args: ByArgs| UniqueOpts {
+        by_args,
+        by_queue: true,
+        ..Default::default()
+    };
+    let s = riverboat::unique::key_string("k", r#"{"a":1}"#, "q", &by_queue(ByArgs::Paths(vec![])), None, now).unwrap();
+    assert_eq!(s, "&kind=k&queue=q");
+    assert_eq!(
+        s,
+        riverboat::unique::key_string("k", r#"{"a":1}"#, "q", &by_queue(ByArgs::No), None, now).unwrap()
+    );
+}
+
+#[test]
+fn reserved_metadata_keys_are_top_level_only() {
+    let client = Client::new(Config::default());
+    let with_metadata = |metadata| {
+        InsertParams::new("k", json!({})).with_opts(InsertOpts {
+            metadata: Some(metadata),
+            ..Default::default()
+        })
+    };
+    let err = client.check(&with_metadata(json!({"river:x": 1}))).unwrap_err();
+    assert_eq!(field_of(err), ("metadata".to_string(), "reserved".to_string()));
+    client.check(&with_metadata(json!({"nested": {"river:x": 1}}))).unwrap();
+    client
+        .check(&with_metadata(json!({"river": 1, "x-river:": 2})))
+        .unwrap();
+}
+
+#[test]
 fn period_truncates_from_go_zero_time() {
     let t = parse_rfc3339("2026-01-02T03:04:05Z").unwrap();
     // 7 minutes does not divide the zero-time offset, so epoch truncation would differ.
@@ -261,6 +326,24 @@ fn check_without_connection() {
                 ..Default::default()
             }),
             "metadata",
+        ),
+        (
+            InsertParams::new("k", json!({})).with_opts(InsertOpts {
+                metadata: Some(json!({"source": "signup", "river:periodic_job_id": "p1"})),
+                ..Default::default()
+            }),
+            "metadata",
+        ),
+        (
+            InsertParams::new("k", json!({})).with_opts(InsertOpts {
+                unique: Some(UniqueOpts {
+                    by_args: ByArgs::Paths(vec![]),
+                    exclude_kind: true,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            "unique.exclude_kind",
         ),
         (
             InsertParams::new("k", json!({})).with_opts(InsertOpts {

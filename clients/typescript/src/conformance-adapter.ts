@@ -261,7 +261,15 @@ class Adapter {
         return {
           adapter_version: 1,
           backend: "postgres",
-          capabilities: ["insert", "lifecycle", "transactions", "unique_jobs", "validation", "args_contract"],
+          capabilities: [
+            "insert",
+            "lifecycle",
+            "transactions",
+            "unique_jobs",
+            "validation",
+            "reserved_metadata",
+            "args_contract",
+          ],
           implementation: "riverboat-typescript",
           implementation_version: VERSION,
           methods: METHODS,

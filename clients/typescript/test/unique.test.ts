@@ -113,6 +113,9 @@ describe("key strings (spec/04-unique.md#vectors)", () => {
   test("no selected path present gives an empty args part", () => {
     assert.equal(keyOf("k", '{"x":1}', { byArgs: ["label"] }), sha256("&kind=k&args="));
   });
+  test("an empty list of paths adds no args part", () => {
+    assert.equal(keyOf("k", '{"x":1}', { byArgs: [], byQueue: true }, { queue: "q" }), sha256("&kind=k&queue=q"));
+  });
 });
 
 describe("periods count from Go's zero time", () => {
@@ -162,6 +165,10 @@ describe("canonical args (spec/04-unique.md#canonical-args)", () => {
   test("selected paths: escaped dots, parent and child both selected", () => {
     assert.equal(canonicalArgs('{"a.b":1,"a":{"b":2}}', ["a\\.b"]), '{"a.b":1}');
     assert.equal(canonicalArgs('{"a":{"b":2,"c":3}}', ["a", "a.b"]), '{"a":{"b":2,"c":3}}');
+    assert.equal(
+      canonicalArgs('{"z":0,"a":{"c":1,"b":{"y":2,"x":3}}}', ["a.b", "a"]),
+      '{"a":{"c":1,"b":{"y":2,"x":3}}}',
+    );
   });
   test("array indexes and empty components are rejected", () => {
     for (const path of ["items.0", "a..b", "", "-1"]) {

@@ -130,6 +130,12 @@ describe("invalid options are rejected before the database is touched", () => {
       "uniqueOpts.excludeKind",
       "requires",
     ],
+    [
+      "excludeKind with an empty byArgs list",
+      { uniqueOpts: { byArgs: [], excludeKind: true } },
+      "uniqueOpts.excludeKind",
+      "requires",
+    ],
     ["unknown unique option", { uniqueOpts: { byKind: true } }, "uniqueOpts.byKind", "unknown"],
   ];
   for (const [name, opts, field, rule] of cases) {
@@ -196,6 +202,16 @@ describe("client configuration", () => {
     assert.match(insert, /"my_schema"\.river_job_state_in_bitmask/);
     const notify = pool.sent.find((s) => s.text.includes("pg_notify"))!;
     assert.deepEqual(notify.values, ["my_schema", ["default"]]);
+  });
+});
+
+describe("an empty byArgs list is the same as no byArgs", () => {
+  test("alone it makes no job unique", async () => {
+    const pool = new FakePool();
+    await new Client(pool).insert(job, { uniqueOpts: { byArgs: [] } });
+    const insert = pool.sent.find((s) => s.text.includes("INSERT INTO"))!;
+    const values = insert.values as unknown[][];
+    assert.deepEqual([values[10], values[11]], [[null], [null]]);
   });
 });
 

@@ -196,7 +196,15 @@ class PythonAdapter:
             return {
                 "adapter_version": 1,
                 "backend": "postgres",
-                "capabilities": ["insert", "lifecycle", "transactions", "unique_jobs", "validation", "args_contract"],
+                "capabilities": [
+                    "insert",
+                    "lifecycle",
+                    "transactions",
+                    "unique_jobs",
+                    "validation",
+                    "reserved_metadata",
+                    "args_contract",
+                ],
                 "implementation": "riverboat-python",
                 "implementation_version": "0.1.0",
                 "methods": [*PROFILE_METHODS, "contract_load"],

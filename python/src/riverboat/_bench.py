@@ -65,7 +65,7 @@ class BenchSettings:
     fetch_cooldown: timedelta
     fetch_poll_interval: timedelta
     jobs: int = 20_000
-    rate: float = 1_000.0
+    rate: float = 500.0
     duration: float = 20.0
     sync_workers: bool = False
     seed_finalized: int = 0

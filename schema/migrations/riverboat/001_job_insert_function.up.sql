@@ -253,6 +253,10 @@ BEGIN
                 WHERE jsonb_typeof(p) <> 'string' OR p #>> '{}' = '')) THEN
             RAISE EXCEPTION 'riverboat: unique_opts.by_args: must be a boolean or a list of dotted paths' USING ERRCODE = 'invalid_parameter_value';
         END IF;
+        -- An empty list of paths is the same as leaving by_args out (spec/04-unique.md#options).
+        IF v_unique -> 'by_args' = '[]'::jsonb THEN
+            v_unique := v_unique - 'by_args';
+        END IF;
         IF jsonb_typeof(v_unique -> 'by_queue') NOT IN ('boolean', 'null') OR jsonb_typeof(v_unique -> 'exclude_kind') NOT IN ('boolean', 'null') THEN
             RAISE EXCEPTION 'riverboat: unique_opts: by_queue and exclude_kind must be booleans' USING ERRCODE = 'invalid_parameter_value';
         END IF;

@@ -439,7 +439,7 @@ func (s *server) handle(method string, raw json.RawMessage) (any, *rpcError) {
 		return map[string]any{
 			"adapter_version":        1,
 			"backend":                "postgres",
-			"capabilities":           []string{"insert", "lifecycle", "transactions", "unique_jobs", "validation", "args_contract"},
+			"capabilities":           []string{"insert", "lifecycle", "transactions", "unique_jobs", "validation", "reserved_metadata", "args_contract"},
 			"implementation":         "riverboat-go",
 			"implementation_version": "0.1.0",
 			"methods":                methods,

@@ -43,6 +43,7 @@ impl From<Error> for RpcError {
                 message,
                 data: Some(json!({"reason": "contract_violation", "pointer": pointer, "rule": rule})),
             },
+            Error::Io(_) => RpcError::new(-32000, message),
             Error::Database(db) => {
                 let data = db.code().map(|c| json!({"sqlstate": c.code()}));
                 RpcError {
@@ -382,7 +383,7 @@ impl Adapter {
             "handshake" => Ok(json!({
                 "adapter_version": 1,
                 "backend": "postgres",
-                "capabilities": ["insert", "lifecycle", "transactions", "unique_jobs", "args_contract", "validation"],
+                "capabilities": ["insert", "lifecycle", "transactions", "unique_jobs", "args_contract", "validation", "reserved_metadata"],
                 "implementation": "riverboat-rust",
                 "implementation_version": env!("CARGO_PKG_VERSION"),
                 "methods": ["handshake", "insert", "insert_many", "tx_begin", "tx_commit", "tx_insert", "tx_insert_many", "tx_rollback", "unique_key", "contract_load"],

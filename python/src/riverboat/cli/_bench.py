@@ -96,7 +96,7 @@ def _echo_result(result: BenchResult) -> None:
 )
 @click.option("--jobs", type=click.IntRange(min=1), default=20_000, show_default=True, help="Burn-down size.")
 @click.option(
-    "--rate", type=click.FloatRange(min=1), default=1_000.0, show_default=True, help="Steady: jobs inserted per second."
+    "--rate", type=click.FloatRange(min=1), default=500.0, show_default=True, help="Steady: jobs inserted per second."
 )
 @click.option(
     "--duration", type=click.FloatRange(min=0.1), default=20.0, show_default=True, help="Steady: seconds of inserting."

@@ -74,8 +74,25 @@ type unicodeArgs struct {
 	rawArgs
 }
 
+// nestedArgs selects a and a.b, one path inside the other: the tagged field "a", and the
+// tagged "b" of an embedded struct's "a" (River collects both paths; encoding/json would let
+// the shallower field win, but the args are raw bytes here anyway).
+type nestedArgs struct {
+	A json.RawMessage `json:"a" river:"unique"`
+	NestedInner
+	rawArgs
+}
+
+// NestedInner is exported because River skips unexported embedded structs.
+type NestedInner struct {
+	A struct {
+		B int `json:"b" river:"unique"`
+	} `json:"a"`
+}
+
 func (a accountArgs) MarshalJSON() ([]byte, error) { return a.raw, nil }
 func (a unicodeArgs) MarshalJSON() ([]byte, error) { return a.raw, nil }
+func (a nestedArgs) MarshalJSON() ([]byte, error)  { return a.raw, nil }
 
 type stubTime struct{ now time.Time }
 
@@ -136,6 +153,8 @@ func insert(ctx context.Context, pool *pgxpool.Pool, client *river.Client[pgx.Tx
 		args = accountArgs{rawArgs: base}
 	case "unicode":
 		args = unicodeArgs{rawArgs: base}
+	case "nested":
+		args = nestedArgs{rawArgs: base}
 	default:
 		return "", fmt.Errorf("unknown selection %q", j.Selection)
 	}

@@ -50,6 +50,8 @@ public final class Client {
     private static final JsonSchemaFactory SCHEMAS = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
     private static final SchemaValidatorsConfig SCHEMA_CONFIG = SchemaValidatorsConfig.builder().pathType(PathType.JSON_POINTER).build();
     private static final Set<JobState> REQUIRED_STATES = EnumSet.of(JobState.AVAILABLE, JobState.PENDING, JobState.RUNNING, JobState.SCHEDULED);
+    /** Metadata keys River keeps for itself (spec/03-insert.md#parameters). */
+    private static final String RESERVED_METADATA_PREFIX = "river:";
 
     private final String schema;
     private final String insertSql;
@@ -216,8 +218,10 @@ public final class Client {
         String state = o.pending ? "pending" : o.scheduledAt != null ? "scheduled" : "available";
         String uniqueKey = "";
         int mask = 0;
-        if (o.unique != null && o.unique.isUnique()) {
+        if (o.unique != null) {
             validateUnique(o.unique);
+        }
+        if (o.unique != null && o.unique.isUnique()) {
             uniqueKey = HexFormat.of().formatHex(UniqueKey.compute(p.kind(), args, queue, o.unique, o.scheduledAt, now));
             mask = UniqueKey.stateMask(o.unique);
         }
@@ -225,7 +229,13 @@ public final class Client {
                 state, String.join(",", tags), uniqueKey, mask);
     }
 
-    private static String encodeMetadata(Object metadata) {
+    private static String encodeMetadata(Map<?, ?> metadata) {
+        for (Object key : metadata.keySet()) {
+            if (key instanceof String k && k.startsWith(RESERVED_METADATA_PREFIX)) {
+                throw new ValidationException("metadata", "reserved",
+                        "metadata key \"" + k + "\": keys beginning \"" + RESERVED_METADATA_PREFIX + "\" are reserved for River");
+            }
+        }
         try {
             return Json.encode(metadata);
         } catch (IllegalArgumentException e) {
@@ -269,6 +279,10 @@ public final class Client {
     }
 
     private static void validateUnique(UniqueOpts u) {
+        // An empty list of paths is no by_args (UniqueOpts makes it null), so it does not count here.
+        if (u.excludeKind() && u.byArgs() == null && u.byPeriod() == null && !u.byQueue()) {
+            throw new ValidationException("unique.exclude_kind", "requires_dimension", "exclude_kind requires by_args, by_period or by_queue");
+        }
         if (u.byPeriod() != null && u.byPeriod().toMillis() < 1000) {
             throw new ValidationException("unique.by_period", "range", "by_period must be at least 1 second");
         }

@@ -41,7 +41,7 @@ public final class UniqueKey {
             s.append("&kind=").append(kind);
         }
         if (opts.byArgs() != null) {
-            s.append("&args=").append(opts.byArgs().isEmpty() ? canonicalAll(encodedArgs) : canonicalSelected(encodedArgs, opts.byArgs()));
+            s.append("&args=").append(opts.allArgs() ? canonicalAll(encodedArgs) : canonicalSelected(encodedArgs, opts.byArgs()));
         }
         if (opts.byPeriod() != null) {
             s.append("&period=").append(SECONDS.format(periodLowerBound(scheduledAt != null ? scheduledAt : now, opts.byPeriod().toNanos())));
@@ -125,6 +125,9 @@ public final class UniqueKey {
             return;
         }
         Object next = fields.computeIfAbsent(path[from], k -> new LinkedHashMap<String, Object>());
+        // A raw value here was set by a shorter selected path (paths sort before their
+        // extensions); the value at the longer path comes from the same args and is already
+        // inside it byte for byte, so replacing it in place would change nothing.
         if (next instanceof Map<?, ?> inner) {
             set((Map<String, Object>) inner, path, from + 1, raw);
         }

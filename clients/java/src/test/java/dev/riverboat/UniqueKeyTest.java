@@ -1,10 +1,13 @@
 package dev.riverboat;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HexFormat;
 import java.util.List;
@@ -50,6 +53,27 @@ class UniqueKeyTest {
         UniqueOpts byArgs = new UniqueOpts(UniqueOpts.ALL_ARGS, null, false, null, false);
         assertEquals("&kind=k&args={\"a\":1,\"b\":{\"y\":1,\"x\":2}}", UniqueKey.keyString("k", "{\"b\":{\"y\":1,\"x\":2},\"a\":1,\"b\":3}", "default", byArgs, null, NOW));
         assertEquals("&kind=k&args={\"<\":2,\"\u00e9\":1}", UniqueKey.keyString("k", "{\"\\u00e9\":1,\"<\":2}", "default", byArgs, null, NOW));
+    }
+
+    @Test
+    void oneSelectedPathInsideAnotherKeepsTheOuterValue() {
+        UniqueOpts nested = new UniqueOpts(List.of("a.b", "a"), null, false, null, false);
+        String args = "{\"z\":0,\"a\":{\"c\":1,\"b\":{\"y\":2,\"x\":3}}}";
+        assertEquals("&kind=k&args={\"a\":{\"c\":1,\"b\":{\"y\":2,\"x\":3}}}", UniqueKey.keyString("k", args, "default", nested, null, NOW));
+        assertEquals("&kind=k&args={\"a\":{\"c\":1}}", UniqueKey.keyString("k", "{\"a\":{\"c\":1}}", "default", nested, null, NOW));
+        // conformance/fixtures/unique_keys.json, selected_args_nested_paths
+        assertEquals("02e4e276b8a390175fa8a1e82afd99a850b412d2a994c709a07d6aeb8824502d", key("conformance_selected_args", args, "default", nested, null));
+    }
+
+    @Test
+    void emptyListOfPathsIsTheSameAsNoByArgs() {
+        UniqueOpts empty = new UniqueOpts(List.of(), null, false, null, false);
+        assertFalse(empty.isUnique());
+        assertEquals(new UniqueOpts(null, null, false, null, false), empty);
+        UniqueOpts byQueue = new UniqueOpts(new ArrayList<>(), null, true, null, false);
+        assertEquals("&kind=k&queue=q", UniqueKey.keyString("k", "{\"a\":1}", "q", byQueue, null, NOW));
+        assertTrue(new UniqueOpts(UniqueOpts.ALL_ARGS, null, false, null, false).allArgs());
+        assertEquals("&kind=k&args={\"a\":1}", UniqueKey.keyString("k", "{\"a\":1}", "q", new UniqueOpts(UniqueOpts.ALL_ARGS, null, false, null, false), null, NOW));
     }
 
     @Test

@@ -41,6 +41,16 @@ class ValidationTest {
         assertEquals("unique.by_state", field(with(new InsertOpts().unique(
                 new UniqueOpts(UniqueOpts.ALL_ARGS, null, false, EnumSet.of(JobState.AVAILABLE, JobState.COMPLETED), false)))));
         assertEquals("unique.by_state", assertThrows(ValidationException.class, () -> JobState.parse("bogus")).field());
+        assertEquals("unique.exclude_kind", field(with(new InsertOpts().unique(new UniqueOpts(List.of(), null, false, null, true)))));
+    }
+
+    @Test
+    void reservedMetadataKeysAreRefusedAtTheTopLevelOnly() {
+        ValidationException e = assertThrows(ValidationException.class,
+                () -> client.check(with(new InsertOpts().metadata(Map.of("source", "signup", "river:periodic_job_id", "p1")))));
+        assertEquals(List.of("metadata", "reserved"), List.of(e.field(), e.rule()));
+        client.check(with(new InsertOpts().metadata(Map.of("nested", Map.of("river:x", 1)))));
+        client.check(with(new InsertOpts().metadata(Map.of("river", 1, "x-river:", 2))));
     }
 
     @Test
