@@ -98,7 +98,7 @@ def test_plain_sql_enqueue_passes(tmp_path: Path):
 
 BROKEN_ADAPTER = textwrap.dedent(
     """
-    import json, os, sys, time
+    import json, os, sys, threading
     sys.path.insert(0, {adapters!r})
     import _stdio
     sys.path.insert(0, {sql!r})
@@ -113,7 +113,7 @@ BROKEN_ADAPTER = textwrap.dedent(
             if MODE == "crash":
                 os._exit(3)
             if MODE == "hang":
-                time.sleep(3600)
+                threading.Event().wait()
             if MODE == "garbage":
                 sys.stdout.write("this is not json\\n")
                 sys.stdout.flush()

@@ -107,7 +107,7 @@ class SlowAsync(Worker[Any]):
     timeout = timedelta(milliseconds=100)
 
     async def work(self, job: WorkJob[Any]) -> None:
-        await asyncio.sleep(3600)
+        await asyncio.Event().wait()  # blocks until the job is cancelled
 
 
 release = threading.Event()
@@ -127,7 +127,7 @@ class WaitsForCancel(Worker[Any]):
 
     async def work(self, job: WorkJob[Any]) -> None:
         set_metadata("started", True)
-        await asyncio.sleep(3600)
+        await asyncio.Event().wait()  # blocks until the job is cancelled
 
 
 class SyncWaitsForCancel(Worker[Any]):

@@ -176,7 +176,7 @@ def test_defaults_and_validation():
 
 
 _DOOMED_WORKER = """
-import sys, time
+import sys, threading
 import psycopg
 with psycopg.connect(sys.argv[1], autocommit=True) as conn:
     conn.execute(
@@ -185,7 +185,7 @@ with psycopg.connect(sys.argv[1], autocommit=True) as conn:
         [int(sys.argv[2])],
     )
     print("claimed", flush=True)
-    time.sleep(600)
+    threading.Event().wait()
 """
 
 

@@ -72,7 +72,6 @@ async def test_jobs_complete_fail_and_snooze(conn: psycopg.Connection[Any], db_u
 async def test_notification_starts_job_without_poll(conn: psycopg.Connection[Any], db_url: str) -> None:
     queues = {"default": QueueConfig(max_workers=5, fetch_poll_interval=timedelta(hours=1))}
     async with running_runtime(db_url, Workers(Noop()), queues=queues):
-        await asyncio.sleep(0)
         ids = insert_jobs(conn, "noop", [{}], notify=True)
 
         async def done() -> bool:
