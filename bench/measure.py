@@ -10,7 +10,8 @@ limit of working, and the insert paths. Not a test. Prints one JSON object.
 raw-limit fills the table (COPY), then times riverboat's own fetch and batched-completion
 statements alone in a tight loop, one connection, ``batch`` jobs at a time: what working
 would cost with no worker around it. raw-copy times riverboat's COPY statement fed with
-ready-made rows, without riverboat's validation and encoding. The insert-* modes time
+ready-made rows through the same COPY transport (column types set once), without riverboat's
+validation and encoding. The insert-* modes time
 ``AsyncClient.insert`` (one job per call and transaction), ``insert_many`` and
 ``insert_many_fast`` (``batch`` jobs per call). The database must be migrated and empty.
 """
@@ -31,6 +32,7 @@ from psycopg.rows import dict_row
 from riverboat import AsyncClient, InsertManyParams, RawArgs
 from riverboat._complete import batch_params
 from riverboat._execute import Completion
+from riverboat._insert import COPY_TYPES
 from riverboat._queries import query
 from riverboat.events import EventKind
 
@@ -86,6 +88,7 @@ async def raw_copy(url: str, jobs: int, batch: int) -> dict[str, Any]:
         for first in range(0, jobs, batch):
             now = datetime.now(UTC)
             async with conn.transaction(), conn.cursor() as cur, cur.copy(statement) as copy:
+                copy.set_types(COPY_TYPES)
                 for n in range(first, min(first + batch, jobs)):
                     await copy.write_row((f'{{"n":{n}}}', now, KIND, 25, "{}", 1, "default", now, "available", []))
         seconds = time.perf_counter() - t0

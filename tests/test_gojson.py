@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from riverboat._gojson import encode
+from riverboat._gojson import _encode, _is_plain, _text, encode
 from riverboat.errors import ValidationError
 from tests.helpers import go_binary
 
@@ -131,19 +131,18 @@ def test_encode_rejects(value: object, field: str, rule: str) -> None:
     assert info.value.field == field
 
 
-def _json_values() -> st.SearchStrategy[Any]:
+def _json_values(floats: bool = True) -> st.SearchStrategy[Any]:
     text = st.one_of(
         st.text(),
         st.text(alphabet=st.sampled_from(
             ["\ud800", "\udfff", "\ud83d", "\ude00", "<", ">", "&", "\u2028", "\u2029", "\x00", "\x1f",
              "\x7f", '"', "\\", "é", "😀", "\ufffd", "a"])),
     )
-    leaf = st.one_of(
-        st.none(), st.booleans(), st.integers(), st.integers(min_value=-(2**200), max_value=2**200),
-        st.floats(allow_nan=False, allow_infinity=False), text,
-        st.sampled_from([1e-7, 1e21, 1e20, 1e-6, 9.999999999999999e-7, 1.7976931348623157e308, -0.0,
-                         5e-324, 2.2250738585072014e-308]),
-    )
+    leaf = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(min_value=-(2**200), max_value=2**200), text)
+    if floats:
+        leaf |= st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from(
+            [1e-7, 1e21, 1e20, 1e-6, 9.999999999999999e-7, 1.7976931348623157e308, -0.0, 5e-324,
+             2.2250738585072014e-308])
     return st.recursive(leaf, lambda inner: st.one_of(st.lists(inner, max_size=4),
                                                       st.dictionaries(text, inner, max_size=4)),
                         max_leaves=12)
@@ -162,6 +161,30 @@ def go_encodings(values: list[Any]) -> list[bytes]:
 @given(st.lists(_json_values(), min_size=50, max_size=100))
 def test_encoding_equals_go(values: list[Any]) -> None:
     assert [encode(v) for v in values] == go_encodings(values)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(_json_values(floats=False), min_size=50, max_size=100))
+def test_plain_values_take_the_standard_encoder_and_equal_go(values: list[Any]) -> None:
+    assert all(_is_plain(v) for v in values)
+    assert [encode(v) for v in values] == go_encodings(values)
+
+
+@settings(max_examples=300)
+@given(_json_values(floats=False))
+def test_standard_encoder_and_walk_agree_on_plain_values(value: Any) -> None:
+    walked: list[str] = []
+    _encode(value, "args", walked)
+    assert _text(value, "args") == "".join(walked)
+
+
+def test_a_struct_at_the_top_takes_the_standard_encoder() -> None:
+    @dataclasses.dataclass
+    class Plain:
+        b: str
+        a: int = dataclasses.field(default=0, metadata={"json": "A"})
+
+    assert encode(Plain("<x>", 2)) == b'{"b":"\\u003cx\\u003e","A":2}'
 
 
 def test_go_oracle_sees_float_and_integer_apart() -> None:

@@ -19,6 +19,7 @@ from typing import Any
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 
+from riverboat._deadlines import Deadlines
 from riverboat._retry import RetryPolicy
 from riverboat.contract import Contract
 from riverboat.events import EventKind
@@ -163,6 +164,12 @@ def decide(
     )
 
 
+def _uncancel_current_task() -> None:
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()
+
+
 def describe(exc: BaseException) -> str:
     """The error message of ``exc``, even when its ``str()`` raises."""
     name = type(exc).__name__
@@ -182,14 +189,21 @@ def trace_of(exc: BaseException) -> str:
 
 @dataclass
 class Running:
-    """A job being executed; the runtime uses it to cancel remotely or on stop."""
+    """A job being executed; the runtime uses it to cancel remotely or on stop, and the
+    executor's deadlines to time it out."""
 
     context: JobContext
     task: asyncio.Task[Any] | None = None
+    timed_out: bool = False
 
     def cancel(self, reason: str) -> None:
         self.context.request_cancel(reason)
         if self.task is not None and not self.task.done():
+            self.task.cancel()
+
+    def time_out(self) -> None:
+        if self.task is not None and not self.task.done():
+            self.timed_out = True
             self.task.cancel()
 
 
@@ -204,6 +218,7 @@ class JobExecutor:
         self._retry_policy = retry_policy
         self._job_timeout = job_timeout
         self._validators: dict[str, Validator] = {}
+        self._deadlines = Deadlines()
 
     async def execute(self, job: Job, running: Running, thread_pool: Executor | None) -> Completion:
         """Work ``job`` and return its completion. Never raises except when the surrounding
@@ -219,7 +234,7 @@ class JobExecutor:
             if worker is None:
                 raise LookupError(UNKNOWN_KIND.format(kind=job.kind))
             work_job = WorkJob(job, self._decode(worker, job))
-            await self._run(worker, work_job, context, thread_pool)
+            await self._run(worker, work_job, running, thread_pool)
             outcome = Success() if context.cancel_reason is None else self._cancelled(job, started, context)
         except JobSnooze as snooze:
             outcome = Snoozed(snooze.duration)
@@ -230,9 +245,7 @@ class JobExecutor:
         except asyncio.CancelledError:
             if context.cancel_reason is None:
                 raise
-            task = asyncio.current_task()
-            if task is not None:
-                task.uncancel()
+            _uncancel_current_task()
             outcome = self._cancelled(job, started, context)
         except TimeoutError as exc:
             if context.cancel_reason is None:
@@ -281,18 +294,26 @@ class JobExecutor:
                 )
         return worker.decode_args(job.args)
 
-    async def _run(
-        self, worker: Worker[Any], work_job: WorkJob[Any], context: JobContext, pool: Executor | None
-    ) -> None:
+    async def _run(self, worker: Worker[Any], work_job: WorkJob[Any], running: Running, pool: Executor | None) -> None:
         timeout = resolve_timeout(worker.timeout, self._job_timeout)
+        context = running.context
         if _is_async(worker):
             bind_context(context)
+            slot = None if timeout is None else self._deadlines.add(running, timeout)
             try:
-                async with asyncio.timeout(timeout):
-                    await worker.work(work_job)  # type: ignore[misc]
-            except TimeoutError:
+                await worker.work(work_job)  # type: ignore[misc]
+            except asyncio.CancelledError:
+                if not running.timed_out:
+                    raise
+                # Our own cancel: withdraw it, as asyncio.timeout does, and fail the attempt.
+                _uncancel_current_task()
                 context.request_cancel(f"job timed out after {timeout} s")
-                raise
+                raise TimeoutError from None
+            finally:
+                if slot is not None:
+                    self._deadlines.remove(running, slot)
+            if running.timed_out:
+                _uncancel_current_task()  # the worker swallowed the cancel and finished
             return
         call_context = contextvars.copy_context()
         call_context.run(bind_context, context)

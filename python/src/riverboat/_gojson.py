@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as _dt
+import json
 import math
 import re
 import uuid
@@ -145,11 +146,7 @@ def _encode(value: object, path: str, out: list[str]) -> None:
     elif isinstance(value, (list, tuple)):
         _array(value, path, out)
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        _object(
-            ((f.metadata.get("json", f.name), getattr(value, f.name)) for f in dataclasses.fields(value)),
-            path,
-            out,
-        )
+        _object(((name, getattr(value, attr)) for name, attr in _struct_fields(t)), path, out)
     elif isinstance(value, _dt.datetime):
         out.append(_datetime(value, path))
     elif isinstance(value, _dt.date):
@@ -193,15 +190,71 @@ def _utf16_repair(text: str) -> str:
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
+# Per dataclass: its (JSON member name, attribute) pairs in declaration order.
+_struct_members: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
+def _struct_fields(cls: type) -> tuple[tuple[str, str], ...]:
+    members = _struct_members.get(cls)
+    if members is None:
+        members = tuple((f.metadata.get("json", f.name), f.name) for f in dataclasses.fields(cls))
+        _struct_members[cls] = members
+    return members
+
+
+def _has_distinct_names(cls: type) -> bool:
+    names = [name for name, _ in _struct_fields(cls)]
+    return len(set(names)) == len(names)
+
+
+_PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _is_plain(value: object) -> bool:
+    """Only exact dicts with str keys, lists, tuples, str, int, bool and None: values the
+    standard library's encoder writes byte for byte as Go does, up to the escapes that
+    ``_PLAIN_FIXUPS`` adds. Floats are not plain: their layout differs from Go's."""
+    t = type(value)
+    if t in _PLAIN_SCALARS:
+        return True
+    if t is dict:
+        return all(type(k) is str and _is_plain(v) for k, v in value.items())  # type: ignore[attr-defined]
+    if t is list or t is tuple:
+        return all(_is_plain(v) for v in value)  # type: ignore[attr-defined]
+    return False
+
+
+# The standard library escapes control characters, quote and backslash exactly as Go does;
+# Go also escapes these, which can only occur inside strings.
+_PLAIN_FIXUPS = {c: _STRING_ESCAPES[c] for c in (ord("<"), ord(">"), ord("&"), 0x2028, 0x2029)}
+_NEEDS_FIXUP = re.compile("[<>&\u2028\u2029]").search
+_plain_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+
+
+def _text(value: object, field: str) -> str:
+    if _is_plain(value):
+        try:
+            text = _plain_text(value)
+        except ValueError:
+            pass  # an int past CPython's int-to-str digit limit: the walk below writes it
+        else:
+            return text if _NEEDS_FIXUP(text) is None else text.translate(_PLAIN_FIXUPS)
+    out: list[str] = []
+    _encode(value, field, out)
+    return "".join(out)
+
+
 def encode(value: object, field: str = "args") -> bytes:
     """The bytes Go's ``json.Marshal`` produces for the Go value equivalent to ``value``.
 
     Raises ValidationError naming the offending path below ``field`` (``args.items[3]``)
     for unsupported types, non-string keys, NaN and infinities, and naive datetimes.
     """
-    out: list[str] = []
-    _encode(value, field, out)
-    text = "".join(out)
+    t = type(value)
+    if dataclasses.is_dataclass(t) and _has_distinct_names(t):
+        # A struct at the top: its members as an ordered dict, which is usually plain.
+        value = {name: getattr(value, attr) for name, attr in _struct_fields(t)}
+    text = _text(value, field)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 from riverboat._gojson import encode
 from riverboat._states import JobState
@@ -135,8 +135,7 @@ class InsertManyParams:
     opts: InsertOpts | None = None
 
 
-@dataclass(frozen=True)
-class InsertParams:
+class InsertParams(NamedTuple):
     """The column values of one job to insert, fully resolved (schema/json/insert-params.schema.json)."""
 
     kind: str
@@ -165,24 +164,29 @@ def _first(*values: Any) -> Any:
     return next((v for v in values if v is not None), None)
 
 
-def build_insert_params(
-    args: ArgsLike,
-    opts: InsertOpts | None,
-    defaults: ClientDefaults,
-    now: datetime,
-    extra_metadata: Mapping[str, Any] | None = None,
-) -> InsertParams:
-    """Resolve one insert: per-insert options, then the kind's defaults, then the
-    client's; state pending > scheduled (any explicit scheduled_at) > available.
-    ``extra_metadata`` is riverboat's own (it may use reserved keys) and wins over the user's."""
-    if now.tzinfo is None:
-        raise ValidationError("now", "must be timezone-aware", now)
-    now = now.astimezone(UTC)
-    kind = validate_kind(kind_of(args))
-    encoded = encode_args(args)
-    given = opts or InsertOpts()
-    kind_opts = kind_insert_opts(args) or InsertOpts()
-    queue: str = _first(given.queue, kind_opts.queue, defaults.queue)
+_NO_OPTS = InsertOpts()
+_EMPTY_METADATA = b"{}"
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    """Everything one pair of (per-insert, kind) options decides, whatever the args."""
+
+    queue: str
+    priority: int
+    max_attempts: int
+    scheduled_at: datetime | None
+    state: JobState
+    tags: tuple[str, ...]
+    metadata: Mapping[str, Any]
+    encoded_metadata: bytes
+    unique: UniqueOpts | None
+    unique_states: int | None
+
+
+def _resolve(given: InsertOpts, kind_opts: InsertOpts, defaults: ClientDefaults) -> _Resolved:
+    """Per-insert options, then the kind's defaults, then the client's; state pending >
+    scheduled (any explicit scheduled_at) > available."""
     explicit_at: datetime | None = _first(given.scheduled_at, kind_opts.scheduled_at)
     if _first(given.pending, kind_opts.pending, False):
         state = JobState.PENDING
@@ -191,25 +195,94 @@ def build_insert_params(
     else:
         state = JobState.AVAILABLE
     unique: UniqueOpts | None = _first(given.unique_opts, kind_opts.unique_opts)
-    key: bytes | None = None
-    mask: int | None = None
-    if unique is not None and unique.is_unique:
-        key = unique_key(kind=kind, encoded_args=encoded, queue=queue, opts=unique, scheduled_at=explicit_at, now=now)
-        mask = unique_states_mask(unique)
-    return InsertParams(
-        kind=kind,
-        args=encoded,
-        queue=queue,
+    is_unique = unique is not None and unique.is_unique
+    metadata: Mapping[str, Any] = _first(given.metadata, kind_opts.metadata, {})
+    return _Resolved(
+        queue=_first(given.queue, kind_opts.queue, defaults.queue),
         priority=_first(given.priority, kind_opts.priority, defaults.priority),
         max_attempts=_first(given.max_attempts, kind_opts.max_attempts, defaults.max_attempts),
-        created_at=now,
-        scheduled_at=explicit_at or now,
+        scheduled_at=explicit_at,
         state=state,
         tags=tuple(_first(given.tags, kind_opts.tags, ())),
-        metadata=encode({**_first(given.metadata, kind_opts.metadata, {}), **(extra_metadata or {})}, "metadata"),
-        unique_key=key,
-        unique_states=mask,
+        metadata=metadata,
+        encoded_metadata=encode(metadata, "metadata") if metadata else _EMPTY_METADATA,
+        unique=unique if is_unique else None,
+        unique_states=unique_states_mask(unique) if unique is not None and is_unique else None,
     )
+
+
+class InsertResolver:
+    """Builds the rows of one batch, all created at ``now``. Jobs of a batch mostly share
+    their options, so each distinct pair of (per-insert, kind) options and each kind name
+    is resolved and validated once per batch, not once per job."""
+
+    def __init__(self, defaults: ClientDefaults, now: datetime) -> None:
+        if now.tzinfo is None:
+            raise ValidationError("now", "must be timezone-aware", now)
+        self._defaults = defaults
+        self._now = now.astimezone(UTC)
+        # Keyed by the options' identities; the entry holds both objects, so neither id can be reused.
+        self._resolved: dict[tuple[int, int], tuple[InsertOpts | None, InsertOpts | None, _Resolved]] = {}
+        self._kinds: set[str] = set()
+
+    def _resolve(self, opts: InsertOpts | None, kind_opts: InsertOpts | None) -> _Resolved:
+        entry = self._resolved.get((id(opts), id(kind_opts)))
+        if entry is None:
+            if opts is not None and not isinstance(opts, InsertOpts):
+                raise ValidationError("opts", "must be an InsertOpts", opts)
+            resolved = _resolve(opts or _NO_OPTS, kind_opts or _NO_OPTS, self._defaults)
+            entry = self._resolved[(id(opts), id(kind_opts))] = (opts, kind_opts, resolved)
+        return entry[2]
+
+    def build(
+        self, args: ArgsLike, opts: InsertOpts | None, extra_metadata: Mapping[str, Any] | None = None
+    ) -> InsertParams:
+        """One job's row. ``extra_metadata`` is riverboat's own (it may use reserved keys)
+        and wins over the user's."""
+        kind = kind_of(args)
+        if kind not in self._kinds:
+            self._kinds.add(validate_kind(kind))
+        encoded = encode_args(args)
+        resolved = self._resolve(opts, kind_insert_opts(args))
+        now = self._now
+        key: bytes | None = None
+        if resolved.unique is not None:
+            key = unique_key(
+                kind=kind,
+                encoded_args=encoded,
+                queue=resolved.queue,
+                opts=resolved.unique,
+                scheduled_at=resolved.scheduled_at,
+                now=now,
+            )
+        metadata = (
+            encode({**resolved.metadata, **extra_metadata}, "metadata") if extra_metadata else resolved.encoded_metadata
+        )
+        return InsertParams(
+            kind,
+            encoded,
+            resolved.queue,
+            resolved.priority,
+            resolved.max_attempts,
+            now,
+            resolved.scheduled_at or now,
+            resolved.state,
+            resolved.tags,
+            metadata,
+            key,
+            resolved.unique_states,
+        )
+
+
+def build_insert_params(
+    args: ArgsLike,
+    opts: InsertOpts | None,
+    defaults: ClientDefaults,
+    now: datetime,
+    extra_metadata: Mapping[str, Any] | None = None,
+) -> InsertParams:
+    """Resolve one insert (see ``InsertResolver``)."""
+    return InsertResolver(defaults, now).build(args, opts, extra_metadata)
 
 
 def batch_arrays(rows: Sequence[InsertParams]) -> dict[str, list[Any]]:
@@ -229,6 +302,10 @@ def batch_arrays(rows: Sequence[InsertParams]) -> dict[str, list[Any]]:
         "unique_key": [r.unique_key for r in rows],
         "unique_states": [r.unique_states for r in rows],
     }
+
+
+# The types of ``copy_row``'s values, given to COPY so it picks each dumper once, not per value.
+COPY_TYPES = ("text", "timestamptz", "text", "int2", "text", "int2", "text", "timestamptz", "text", "text[]")
 
 
 def copy_row(row: InsertParams) -> tuple[Any, ...]:

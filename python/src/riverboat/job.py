@@ -99,6 +99,9 @@ def _states_of(value: object) -> list[JobState] | None:
     return list(mask_to_states(int(str(value), 2)))
 
 
+_STATES: dict[str, JobState] = {state.value: state for state in JobState}
+
+
 def _utc(value: datetime | None) -> datetime | None:
     return None if value is None else value.astimezone(UTC)
 
@@ -134,9 +137,13 @@ class Job:
         client wrote badly still loads.
         """
         unique_key = row["unique_key"]
-        return cls(
+        errors = row["errors"]
+        job = cls.__new__(cls)
+        # Rows are read on the fetch and insert hot paths, and a frozen dataclass's __init__
+        # sets its 18 fields one object.__setattr__ at a time: fill the instance dict at once.
+        job.__dict__.update(
             id=row["id"],
-            state=JobState(row["state"]),
+            state=_STATES[row["state"]],
             attempt=row["attempt"],
             max_attempts=row["max_attempts"],
             attempted_at=_utc(row["attempted_at"]),
@@ -145,15 +152,16 @@ class Job:
             scheduled_at=row["scheduled_at"].astimezone(UTC),
             priority=row["priority"],
             args=_json_value(row["args"]),
-            attempted_by=list(row["attempted_by"] or []),
-            errors=[AttemptError.from_json(_safe_json(e)) for e in row["errors"] or []],
+            attempted_by=list(row["attempted_by"] or ()),
+            errors=[AttemptError.from_json(_safe_json(e)) for e in errors] if errors else [],
             kind=row["kind"],
             metadata=_json_value(row["metadata"]) or {},
             queue=row["queue"],
-            tags=list(row["tags"] or []),
+            tags=list(row["tags"] or ()),
             unique_key=None if unique_key is None else bytes(unique_key),
             unique_states=_states_of(row["unique_states"]),
         )
+        return job
 
     def to_json(self) -> dict[str, Any]:
         """The job normalized as schema/json/job-row.schema.json describes it."""

@@ -9,7 +9,7 @@ Creating a client starts nothing, and a conninfo string gets a pool that opens o
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -23,13 +23,14 @@ from psycopg_pool import AsyncConnectionPool
 from riverboat._async import admin
 from riverboat._identifiers import validate_schema_name
 from riverboat._insert import (
+    COPY_TYPES,
     ClientDefaults,
     InsertManyItem,
     InsertManyParams,
     InsertOpts,
     InsertParams,
+    InsertResolver,
     batch_arrays,
-    build_insert_params,
     copy_row,
     fold_duplicates,
     notify_queues,
@@ -186,19 +187,34 @@ class AsyncClientBase:
         """Resolve and validate every job before touching the database: one bad job
         rejects the whole batch. ``extra_metadata`` (one per item) is riverboat's own,
         merged after the user's metadata is checked, so it may use reserved keys."""
+        return list(self._prepare_each(items, extra_metadata))
+
+    def _prepare_each(
+        self, items: Sequence[InsertManyItem], extra_metadata: Sequence[Mapping[str, Any]] | None = None
+    ) -> Iterable[InsertParams]:
+        """``_prepare`` one job at a time, for a COPY that streams rows as they are made."""
         if isinstance(items, str | bytes) or not isinstance(items, Sequence):
             raise ValidationError("insert_many", "must be a list of jobs", items)
-        now = datetime.now(UTC)
-        prepared = []
-        for index, item in enumerate(items):
-            one = split_item(item)
-            args = one.args if self._contract is None else self._contract.with_defaults(one.args)
-            extra = None if extra_metadata is None else extra_metadata[index]
-            params = build_insert_params(args, one.opts, self._defaults, now, extra_metadata=extra)
-            if self._contract is not None:
-                self._contract.check(params.kind, params.args)
-            prepared.append(params)
-        return prepared
+        resolver = InsertResolver(self._defaults, datetime.now(UTC))
+        contract = self._contract
+        return (
+            self._prepare_one(resolver, contract, item, None if extra_metadata is None else extra_metadata[index])
+            for index, item in enumerate(items)
+        )
+
+    @staticmethod
+    def _prepare_one(
+        resolver: InsertResolver,
+        contract: Contract | None,
+        item: InsertManyItem,
+        extra_metadata: Mapping[str, Any] | None,
+    ) -> InsertParams:
+        one = split_item(item)
+        args = one.args if contract is None else contract.with_defaults(one.args)
+        params = resolver.build(args, one.opts, extra_metadata)
+        if contract is not None:
+            contract.check(params.kind, params.args)
+        return params
 
     async def insert(self, args: ArgsLike, opts: InsertOpts | None = None) -> InsertResult:
         """Insert one job in a transaction of its own."""
@@ -222,13 +238,19 @@ class AsyncClientBase:
 
     async def insert_many_fast(self, items: Sequence[InsertManyItem]) -> int:
         """Insert non-unique jobs with COPY in a transaction of their own; returns the count."""
-        rows = self._prepare(items)
+        rows = self._prepare_each(items)
+        if not items:
+            return 0
+        # Rows are made while COPY streams the earlier ones, so the server works beside
+        # us; a bad job raises mid-COPY and its transaction, ours alone, rolls back.
         async with self._connection() as conn:
             return await self._copy(conn, rows)
 
     async def insert_many_fast_tx(self, conn: AsyncConnection[Any], items: Sequence[InsertManyItem]) -> int:
         """Insert non-unique jobs with COPY in the caller's transaction; returns the count."""
-        return await self._copy(conn, self._prepare(items))
+        # Every job is checked first: a failed COPY would abort the caller's transaction.
+        rows = self._prepare(items)
+        return await self._copy(conn, rows) if rows else 0
 
     async def _insert_periodic(self, inserts: Sequence[PeriodicInsert]) -> list[InsertResult]:
         """Insert what the periodic job enqueuer built: at its run time unless the job's
@@ -257,16 +279,16 @@ class AsyncClientBase:
             await self._notify(cur, notify_queues(results))
         return results
 
-    async def _copy(self, conn: AsyncConnection[Any], rows: list[InsertParams]) -> int:
-        copy_rows = [copy_row(row) for row in rows]
-        if not copy_rows:
-            return 0
+    async def _copy(self, conn: AsyncConnection[Any], rows: Iterable[InsertParams]) -> int:
+        copied: list[InsertParams] = []
         async with conn.transaction() if conn.autocommit else nullcontext(), conn.cursor(row_factory=dict_row) as cur:
             async with cur.copy(query("job_insert_copy", self._schema)) as copy:
-                for values in copy_rows:
-                    await copy.write_row(values)
-            await self._notify(cur, notify_queues_of_params(rows))
-        return len(copy_rows)
+                copy.set_types(COPY_TYPES)
+                for row in rows:
+                    await copy.write_row(copy_row(row))
+                    copied.append(row)
+            await self._notify(cur, notify_queues_of_params(copied))
+        return len(copied)
 
     async def _notify(self, cur: AsyncCursor[Any], queues: list[str]) -> None:
         if queues:

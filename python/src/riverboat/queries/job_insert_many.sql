@@ -18,18 +18,18 @@ SELECT
     j.unique_key,
     j.unique_states::bit(8)
 FROM unnest(
-    %(args)s::text[],
-    %(created_at)s::timestamptz[],
-    %(kind)s::text[],
-    %(max_attempts)s::smallint[],
-    %(metadata)s::text[],
-    %(priority)s::smallint[],
-    %(queue)s::text[],
-    %(scheduled_at)s::timestamptz[],
-    %(state)s::text[],
-    %(tags)s::text[],
-    %(unique_key)s::bytea[],
-    %(unique_states)s::integer[]
+    %(args)b::text[],
+    %(created_at)b::timestamptz[],
+    %(kind)b::text[],
+    %(max_attempts)b::smallint[],
+    %(metadata)b::text[],
+    %(priority)b::smallint[],
+    %(queue)b::text[],
+    %(scheduled_at)b::timestamptz[],
+    %(state)b::text[],
+    %(tags)b::text[],
+    %(unique_key)b::bytea[],
+    %(unique_states)b::integer[]
 ) WITH ORDINALITY AS j (
     args, created_at, kind, max_attempts, metadata, priority, queue, scheduled_at, state, tags,
     unique_key, unique_states, ord

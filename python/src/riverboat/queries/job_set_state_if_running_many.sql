@@ -2,13 +2,13 @@
 WITH outcome AS (
     SELECT *
     FROM unnest(
-        %(id)s::bigint[],
-        %(state)s::text[],
-        %(attempt)s::integer[],
-        %(error)s::jsonb[],
-        %(finalized_at)s::timestamptz[],
-        %(scheduled_at)s::timestamptz[],
-        %(metadata_updates)s::jsonb[]
+        %(id)b::bigint[],
+        %(state)b::text[],
+        %(attempt)b::integer[],
+        %(error)b::jsonb[],
+        %(finalized_at)b::timestamptz[],
+        %(scheduled_at)b::timestamptz[],
+        %(metadata_updates)b::jsonb[]
     ) AS o(id, state, attempt, error, finalized_at, scheduled_at, metadata_updates)
 ),
 target AS (
