@@ -11,7 +11,7 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from riverboat import AsyncClient
-from riverboat._insert import InsertOpts
+from riverboat._insert import INSERT_CHUNK_SIZE, InsertOpts
 from riverboat._unique import UniqueOpts
 from riverboat.args import RawArgs
 from riverboat.errors import ValidationError
@@ -73,3 +73,43 @@ async def test_caller_pool_and_fast(db_url: str) -> None:
         async with pool.connection() as c:
             cur = await c.execute("SELECT count(*) FROM river_job")
             assert await cur.fetchone() == (10,)
+
+
+async def test_large_batches_span_chunks_and_a_bad_job_inserts_nothing(db_url: str) -> None:
+    size = 3 * INSERT_CHUNK_SIZE + 7
+    async with AsyncClient(db_url) as client:
+        items: list[Any] = [(Hello(f"u{i // 100 % 3}"), UNIQUE) if i % 100 == 0 else Hello(str(i)) for i in range(size)]
+        results = await client.insert_many(items)
+        assert [r.job.args["name"] for r in results] == [item[0].name if isinstance(item, tuple) else item.name
+                                                         for item in items]
+        # Unique jobs repeat across chunks: each later one answers with the first one's row.
+        first_of: dict[str, int] = {}
+        for item, result in zip(items, results, strict=True):
+            if isinstance(item, tuple):
+                name = item[0].name
+                assert result.unique_skipped_as_duplicate == (name in first_of)
+                assert result.job.id == first_of.setdefault(name, result.job.id)
+        # Eight unique jobs under three names: five repeats.
+        stored = size - 5
+        assert len({r.job.id for r in results}) == stored
+
+        bad = [Hello(str(i)) for i in range(size)] + [RawArgs("bad kind", "[]")]
+        for insert in (client.insert_many, client.insert_many_fast):
+            with pytest.raises(ValidationError, match="args") as info:
+                await insert(bad)
+            assert info.value.field == "args"
+    with psycopg.connect(db_url) as c:
+        assert c.execute("SELECT count(*) FROM river_job").fetchone() == (stored,)
+
+
+async def test_a_bad_job_leaves_the_callers_transaction_usable(db_url: str) -> None:
+    async with AsyncClient(db_url) as client, await psycopg.AsyncConnection.connect(db_url) as tx:
+        await client.insert_tx(tx, Hello("kept"))
+        bad = [Hello(str(i)) for i in range(INSERT_CHUNK_SIZE + 1)] + [RawArgs("bad", "[]")]
+        with pytest.raises(ValidationError):
+            await client.insert_many_tx(tx, bad)
+        with pytest.raises(ValidationError):
+            await client.insert_many_fast_tx(tx, bad)
+        await tx.commit()
+    with psycopg.connect(db_url) as c:
+        assert c.execute("SELECT args->>'name' FROM river_job").fetchall() == [("kept",)]

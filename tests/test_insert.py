@@ -15,8 +15,8 @@ from riverboat._insert import (
     InsertManyParams,
     InsertOpts,
     InsertParams,
+    InsertResolver,
     batch_arrays,
-    build_insert_params,
     copy_row,
     fold_duplicates,
     notify_queues_of_params,
@@ -52,7 +52,7 @@ class NotAKind:
 
 
 def build(args: Any, opts: InsertOpts | None = None, defaults: ClientDefaults = DEFAULTS) -> InsertParams:
-    return build_insert_params(args, opts, defaults, NOW)
+    return InsertResolver(defaults, NOW).build(args, opts)
 
 
 @pytest.mark.parametrize(
@@ -237,7 +237,7 @@ def test_unique_vectors_through_build() -> None:
 
 def test_now_must_be_aware() -> None:
     with pytest.raises(ValidationError, match="now"):
-        build_insert_params(Simple(1), None, DEFAULTS, datetime(2026, 1, 1))
+        InsertResolver(DEFAULTS, datetime(2026, 1, 1))
 
 
 def test_batch_arrays_and_copy_rows() -> None:

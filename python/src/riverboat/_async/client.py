@@ -24,6 +24,8 @@ from riverboat._async import admin
 from riverboat._identifiers import validate_schema_name
 from riverboat._insert import (
     COPY_TYPES,
+    INSERT_CHUNK_SIZE,
+    Batch,
     ClientDefaults,
     InsertManyItem,
     InsertManyParams,
@@ -31,6 +33,7 @@ from riverboat._insert import (
     InsertParams,
     InsertResolver,
     batch_arrays,
+    chunked,
     copy_row,
     fold_duplicates,
     notify_queues,
@@ -227,14 +230,19 @@ class AsyncClientBase:
         return (await self.insert_many_tx(conn, [InsertManyParams(args, opts)]))[0]
 
     async def insert_many(self, items: Sequence[InsertManyItem]) -> list[InsertResult]:
-        """Insert jobs in one statement and one transaction of their own; results in input order."""
-        rows = self._prepare(items)
+        """Insert jobs in one transaction of their own; results in input order."""
+        rows = self._prepare_each(items)
+        if not items:
+            return []
+        # A bad job raises while earlier chunks are sent; the transaction, ours alone, rolls back.
         async with self._connection() as conn:
             return await self._insert(conn, rows)
 
     async def insert_many_tx(self, conn: AsyncConnection[Any], items: Sequence[InsertManyItem]) -> list[InsertResult]:
-        """Insert jobs in one statement in the caller's transaction on ``conn``."""
-        return await self._insert(conn, self._prepare(items))
+        """Insert jobs in the caller's transaction on ``conn``; results in input order."""
+        # Every job is checked first: a failed statement would abort the caller's transaction.
+        rows = self._prepare(items)
+        return await self._insert(conn, rows) if rows else []
 
     async def insert_many_fast(self, items: Sequence[InsertManyItem]) -> int:
         """Insert non-unique jobs with COPY in a transaction of their own; returns the count."""
@@ -267,16 +275,23 @@ class AsyncClientBase:
         async with self._connection() as conn:
             return await self._insert(conn, rows)
 
-    async def _insert(self, conn: AsyncConnection[Any], rows: list[InsertParams]) -> list[InsertResult]:
-        if not rows:
-            return []
-        batch = fold_duplicates(rows)
+    async def _insert(self, conn: AsyncConnection[Any], rows: Iterable[InsertParams]) -> list[InsertResult]:
+        statement = query("job_insert_many", self._schema)
+        sent: list[tuple[Batch, AsyncCursor[Any]]] = []
         # An autocommit connection gets a transaction so the rows and their notification
-        # commit together; otherwise the caller's transaction is used as it is.
-        async with conn.transaction() if conn.autocommit else nullcontext(), conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(query("job_insert_many", self._schema), batch_arrays(batch.rows))
-            results = results_in_input_order(batch, await cur.fetchall())
-            await self._notify(cur, notify_queues(results))
+        # commit together; otherwise the caller's transaction is used as it is. Chunks are
+        # pipelined: the server inserts one while the next is prepared and sent.
+        async with conn.transaction() if conn.autocommit else nullcontext(), conn.pipeline():
+            for chunk in chunked(rows, INSERT_CHUNK_SIZE):
+                batch = fold_duplicates(chunk)
+                cur = conn.cursor(row_factory=dict_row)
+                await cur.execute(statement, batch_arrays(batch.rows))
+                sent.append((batch, cur))
+            results = []
+            for batch, cur in sent:
+                async with cur:
+                    results.extend(results_in_input_order(batch, await cur.fetchall()))
+            await self._notify(conn, notify_queues(results))
         return results
 
     async def _copy(self, conn: AsyncConnection[Any], rows: Iterable[InsertParams]) -> int:
@@ -287,12 +302,12 @@ class AsyncClientBase:
                 for row in rows:
                     await copy.write_row(copy_row(row))
                     copied.append(row)
-            await self._notify(cur, notify_queues_of_params(copied))
+            await self._notify(conn, notify_queues_of_params(copied))
         return len(copied)
 
-    async def _notify(self, cur: AsyncCursor[Any], queues: list[str]) -> None:
+    async def _notify(self, conn: AsyncConnection[Any], queues: list[str]) -> None:
         if queues:
-            await cur.execute(query("queue_notify_insert", self._schema), {"schema": self._schema, "queues": queues})
+            await conn.execute(query("queue_notify_insert", self._schema), {"schema": self._schema, "queues": queues})
 
     async def job_get(self, job_id: int) -> Job:
         """The job with ``job_id``; ``JobNotFoundError`` if there is none."""

@@ -25,6 +25,8 @@ from riverboat._sync import admin
 from riverboat._identifiers import validate_schema_name
 from riverboat._insert import (
     COPY_TYPES,
+    INSERT_CHUNK_SIZE,
+    Batch,
     ClientDefaults,
     InsertManyItem,
     InsertManyParams,
@@ -32,6 +34,7 @@ from riverboat._insert import (
     InsertParams,
     InsertResolver,
     batch_arrays,
+    chunked,
     copy_row,
     fold_duplicates,
     notify_queues,
@@ -228,14 +231,19 @@ class ClientBase:
         return (self.insert_many_tx(conn, [InsertManyParams(args, opts)]))[0]
 
     def insert_many(self, items: Sequence[InsertManyItem]) -> list[InsertResult]:
-        """Insert jobs in one statement and one transaction of their own; results in input order."""
-        rows = self._prepare(items)
+        """Insert jobs in one transaction of their own; results in input order."""
+        rows = self._prepare_each(items)
+        if not items:
+            return []
+        # A bad job raises while earlier chunks are sent; the transaction, ours alone, rolls back.
         with self._connection() as conn:
             return self._insert(conn, rows)
 
     def insert_many_tx(self, conn: Connection[Any], items: Sequence[InsertManyItem]) -> list[InsertResult]:
-        """Insert jobs in one statement in the caller's transaction on ``conn``."""
-        return self._insert(conn, self._prepare(items))
+        """Insert jobs in the caller's transaction on ``conn``; results in input order."""
+        # Every job is checked first: a failed statement would abort the caller's transaction.
+        rows = self._prepare(items)
+        return self._insert(conn, rows) if rows else []
 
     def insert_many_fast(self, items: Sequence[InsertManyItem]) -> int:
         """Insert non-unique jobs with COPY in a transaction of their own; returns the count."""
@@ -268,16 +276,23 @@ class ClientBase:
         with self._connection() as conn:
             return self._insert(conn, rows)
 
-    def _insert(self, conn: Connection[Any], rows: list[InsertParams]) -> list[InsertResult]:
-        if not rows:
-            return []
-        batch = fold_duplicates(rows)
+    def _insert(self, conn: Connection[Any], rows: Iterable[InsertParams]) -> list[InsertResult]:
+        statement = query("job_insert_many", self._schema)
+        sent: list[tuple[Batch, Cursor[Any]]] = []
         # An autocommit connection gets a transaction so the rows and their notification
-        # commit together; otherwise the caller's transaction is used as it is.
-        with conn.transaction() if conn.autocommit else nullcontext(), conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(query("job_insert_many", self._schema), batch_arrays(batch.rows))
-            results = results_in_input_order(batch, cur.fetchall())
-            self._notify(cur, notify_queues(results))
+        # commit together; otherwise the caller's transaction is used as it is. Chunks are
+        # pipelined: the server inserts one while the next is prepared and sent.
+        with conn.transaction() if conn.autocommit else nullcontext(), conn.pipeline():
+            for chunk in chunked(rows, INSERT_CHUNK_SIZE):
+                batch = fold_duplicates(chunk)
+                cur = conn.cursor(row_factory=dict_row)
+                cur.execute(statement, batch_arrays(batch.rows))
+                sent.append((batch, cur))
+            results = []
+            for batch, cur in sent:
+                with cur:
+                    results.extend(results_in_input_order(batch, cur.fetchall()))
+            self._notify(conn, notify_queues(results))
         return results
 
     def _copy(self, conn: Connection[Any], rows: Iterable[InsertParams]) -> int:
@@ -288,12 +303,12 @@ class ClientBase:
                 for row in rows:
                     copy.write_row(copy_row(row))
                     copied.append(row)
-            self._notify(cur, notify_queues_of_params(copied))
+            self._notify(conn, notify_queues_of_params(copied))
         return len(copied)
 
-    def _notify(self, cur: Cursor[Any], queues: list[str]) -> None:
+    def _notify(self, conn: Connection[Any], queues: list[str]) -> None:
         if queues:
-            cur.execute(query("queue_notify_insert", self._schema), {"schema": self._schema, "queues": queues})
+            conn.execute(query("queue_notify_insert", self._schema), {"schema": self._schema, "queues": queues})
 
     def job_get(self, job_id: int) -> Job:
         """The job with ``job_id``; ``JobNotFoundError`` if there is none."""
