@@ -73,7 +73,7 @@ async def raw_limit(url: str, jobs: int, batch: int) -> dict[str, Any]:
                 )
                 for row in rows
             ]
-            cur.execute(complete, batch_params(done))
+            cur.execute(complete, batch_params(done, read_rows=False))
             worked += len(rows)
         seconds = time.perf_counter() - t0
     if worked != jobs:

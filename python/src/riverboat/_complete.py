@@ -41,9 +41,11 @@ CompletedCallback = Callable[[Completion, Job], None]
 WantsRows = Callable[[], bool]
 
 
-def batch_params(batch: Sequence[Completion]) -> dict[str, Any]:
-    """The array parameters of ``job_set_state_if_running_many`` for ``batch``."""
+def batch_params(batch: Sequence[Completion], *, read_rows: bool) -> dict[str, Any]:
+    """The parameters of ``job_set_state_if_running_many`` for ``batch``; with ``read_rows``
+    false the server changes the rows without sending them back."""
     return {
+        "read_rows": read_rows,
         "id": [c.job_id for c in batch],
         "state": [c.state for c in batch],
         "attempt": [c.attempt for c in batch],
@@ -146,7 +148,7 @@ class BatchCompleter:
 
     async def _write(self, batch: list[Completion], *, read_rows: bool) -> list[dict[str, Any]]:
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(self._sql, batch_params(batch))
+            await cur.execute(self._sql, batch_params(batch, read_rows=read_rows))
             if not read_rows:
                 return []
             rows: list[dict[str, Any]] = await cur.fetchall()

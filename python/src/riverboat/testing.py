@@ -114,7 +114,7 @@ async def work_job(
         assert inserted is not None
         job = Job.from_row(inserted)
         completion = await executor.execute(job, Running(JobContext(job)), None)
-        await cur.execute(query("job_set_state_if_running_many", schema), batch_params([completion]))
+        await cur.execute(query("job_set_state_if_running_many", schema), batch_params([completion], read_rows=True))
         stored = await cur.fetchone()
         assert stored is not None
     final = Job.from_row(stored)

@@ -49,4 +49,5 @@ updated AS (
         job.finalized_at, job.scheduled_at, job.priority, job.args, job.attempted_by, job.errors, job.kind,
         job.metadata, job.queue, job.tags, job.unique_key, job.unique_states::text AS unique_states
 )
-SELECT * FROM updated
+-- Rows go back only when asked for: when nothing reads them, the server need not send them.
+SELECT * FROM updated WHERE %(read_rows)s::boolean
