@@ -36,6 +36,8 @@ def test_sync_client_target_works_and_stops(conn: psycopg.Connection[Any], db_ur
     wait_until(lambda: states(conn, ids) == ["completed"], what="job completed")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
+    # `riverboat work` froze its startup objects before working.
+    assert job_row(conn, ids[0])["metadata"]["output"]["frozen_objects"] > 1000
 
 
 def test_second_signal_cancels(conn: psycopg.Connection[Any], db_url: str) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from datetime import timedelta
 from typing import Any
 
-from riverboat import AsyncClient, Client, QueueConfig, Worker, Workers, WorkJob
+from riverboat import AsyncClient, Client, QueueConfig, Worker, Workers, WorkJob, record_output
 
 
 class Sleeper(Worker[Any]):
@@ -15,6 +16,7 @@ class Sleeper(Worker[Any]):
     timeout = timedelta(hours=1)
 
     async def work(self, job: WorkJob[Any]) -> None:
+        record_output({"frozen_objects": gc.get_freeze_count()})
         await asyncio.sleep(job.args["seconds"])
 
 

@@ -16,6 +16,7 @@ import click
 import psycopg
 
 from riverboat._bench import BenchResult, BenchSettings, Mode, run
+from riverboat._working import freeze_startup_objects
 from riverboat.cli._admin_common import echo_json, echo_table, json_option
 from riverboat.devdb import DevDatabase
 from riverboat.errors import RiverboatError
@@ -179,6 +180,8 @@ def bench(
     database: AbstractContextManager[str] = _private_database() if database_url is None else nullcontext(database_url)
     with database as url:
         bar = click.progressbar(length=expected, label=f"riverboat bench {mode}", file=sys.stderr)
+        # Measured as `riverboat work` runs: startup objects kept out of garbage collection.
+        freeze_startup_objects()
         with bar:
             try:
                 result = asyncio.run(run(url, settings, schema=schema, force=force, progress=bar.update))

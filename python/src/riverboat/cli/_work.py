@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from riverboat._working import Workable, serve
+from riverboat._working import Workable, freeze_startup_objects, serve
 from riverboat.client import Client
 from riverboat.errors import ValidationError
 
@@ -65,4 +65,6 @@ async def run_until_signalled(target: Any) -> None:
 @click.argument("target")
 def work(target: str) -> None:
     """Work jobs with the client at TARGET (module:attr, a client or a factory of one)."""
-    asyncio.run(run_until_signalled(load_target(target)))
+    loaded = load_target(target)
+    freeze_startup_objects()
+    asyncio.run(run_until_signalled(loaded))
