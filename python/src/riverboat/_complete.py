@@ -20,6 +20,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from riverboat._execute import Completion
+from riverboat._json_rows import fast_json
 from riverboat._queries import query
 from riverboat._waiting import wait_event
 from riverboat.job import Job
@@ -147,7 +148,7 @@ class BatchCompleter:
             return
 
     async def _write(self, batch: list[Completion], *, read_rows: bool) -> list[dict[str, Any]]:
-        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        async with self._pool.connection() as conn, fast_json(conn.cursor(row_factory=dict_row)) as cur:
             await cur.execute(self._sql, batch_params(batch, read_rows=read_rows))
             if not read_rows:
                 return []

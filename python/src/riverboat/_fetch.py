@@ -24,6 +24,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from riverboat._complete import BatchCompleter
 from riverboat._execute import STOPPED, Completion, Discarded, JobExecutor, Running, decide
+from riverboat._json_rows import fast_json
 from riverboat._queries import query
 from riverboat._waiting import wait_event
 from riverboat.job import AttemptError, Job
@@ -176,7 +177,7 @@ class Producer:
                 self._launch(row)
 
     async def _fetch(self, limit: int) -> list[dict[str, Any]]:
-        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        async with self._pool.connection() as conn, fast_json(conn.cursor(row_factory=dict_row)) as cur:
             await cur.execute(
                 self._fetch_sql, {"queue": self.queue, "max_to_lock": limit, "client_id": self._client_id}
             )

@@ -42,6 +42,7 @@ from riverboat._insert import (
     results_in_input_order,
     split_item,
 )
+from riverboat._json_rows import fast_json
 from riverboat._leader import LeaderRow
 from riverboat._maintenance.job_cleaner import (
     CANCELLED_JOB_RETENTION_DEFAULT,
@@ -285,7 +286,7 @@ class ClientBase:
         with conn.transaction() if conn.autocommit else nullcontext(), conn.pipeline():
             for chunk in chunked(rows, INSERT_CHUNK_SIZE):
                 batch = fold_duplicates(chunk)
-                cur = conn.cursor(row_factory=dict_row)
+                cur = fast_json(conn.cursor(row_factory=dict_row))
                 cur.execute(statement, batch_arrays(batch.rows))
                 sent.append((batch, cur))
             results = []
