@@ -113,3 +113,39 @@ async def test_a_bad_job_leaves_the_callers_transaction_usable(db_url: str) -> N
         await tx.commit()
     with psycopg.connect(db_url) as c:
         assert c.execute("SELECT args->>'name' FROM river_job").fetchall() == [("kept",)]
+
+
+async def test_a_database_error_mid_batch_rolls_back_and_the_pool_stays_usable(db_url: str) -> None:
+    with psycopg.connect(db_url, autocommit=True) as admin:
+        admin.execute(
+            "CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            " IF NEW.args->>'name' = 'boom' THEN RAISE EXCEPTION 'boom refused'; END IF; RETURN NEW; END $$"
+        )
+        admin.execute(
+            "CREATE TRIGGER refuse_boom BEFORE INSERT ON river_job FOR EACH ROW EXECUTE FUNCTION refuse_boom()"
+        )
+    try:
+        items = [Hello(str(i)) for i in range(2 * INSERT_CHUNK_SIZE)] + [Hello("boom")]
+        async with AsyncConnectionPool(db_url, min_size=1, max_size=1, open=False, kwargs={"autocommit": True}) as pool:
+            client = AsyncClient(pool)
+            for _ in range(2):  # the one pooled connection comes back clean each time
+                with pytest.raises(psycopg.errors.RaiseException, match="boom refused"):
+                    await client.insert_many(items)
+                with pytest.raises(psycopg.errors.RaiseException, match="boom refused"):
+                    await client.insert_many_fast(items)
+            assert [r.job.args["name"] for r in await client.insert_many([Hello("after")])] == ["after"]
+        async with await psycopg.AsyncConnection.connect(db_url) as tx:
+            with pytest.raises(psycopg.errors.RaiseException):
+                await client.insert_many_tx(tx, items)
+            # As after any failed statement, the caller's transaction is aborted until rolled back.
+            with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+                await tx.execute("SELECT 1")
+            await tx.rollback()
+            await client.insert_tx(tx, Hello("in tx"))
+            await tx.commit()
+    finally:
+        with psycopg.connect(db_url, autocommit=True) as admin:
+            admin.execute("DROP TRIGGER refuse_boom ON river_job")
+            admin.execute("DROP FUNCTION refuse_boom()")
+    with psycopg.connect(db_url) as c:
+        assert c.execute("SELECT args->>'name' FROM river_job ORDER BY id").fetchall() == [("after",), ("in tx",)]

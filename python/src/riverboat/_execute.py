@@ -202,7 +202,8 @@ class Running:
             self.task.cancel()
 
     def time_out(self) -> None:
-        if self.task is not None and not self.task.done():
+        # A job already told to stop (cancelled remotely, or the client stopping) keeps that outcome.
+        if self.context.cancel_reason is None and self.task is not None and not self.task.done():
             self.timed_out = True
             self.task.cancel()
 
