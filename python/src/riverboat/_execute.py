@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
@@ -46,9 +46,9 @@ STOPPED = "job interrupted: the client was stopped"
 UNKNOWN_KIND = "job kind is not registered in the client's Workers bundle: {kind}"
 
 
-@dataclass(frozen=True)
-class Completion:
-    """One row change for the completer, plus what the event needs."""
+class Completion(NamedTuple):
+    """One row change for the completer, plus what the event needs (a named tuple: one is
+    made per job, and a frozen dataclass's field-by-field init costs four times as much)."""
 
     job_id: int
     state: str
