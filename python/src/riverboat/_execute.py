@@ -298,39 +298,40 @@ class JobExecutor:
     async def _run(self, worker: Worker[Any], work_job: WorkJob[Any], running: Running, pool: Executor | None) -> None:
         timeout = resolve_timeout(worker.timeout, self._job_timeout)
         context = running.context
-        if _is_async(worker):
-            bind_context(context)
-            slot = None if timeout is None else self._deadlines.add(running, timeout)
-            try:
+        slot = None if timeout is None else self._deadlines.add(running, timeout)
+        try:
+            if _is_async(worker):
+                bind_context(context)
                 await worker.work(work_job)  # type: ignore[misc]
-            except asyncio.CancelledError:
-                if not running.timed_out:
-                    raise
-                # Our own cancel: withdraw it, as asyncio.timeout does, and fail the attempt.
-                _uncancel_current_task()
-                context.request_cancel(f"job timed out after {timeout} s")
-                raise TimeoutError from None
-            finally:
-                if slot is not None:
-                    self._deadlines.remove(running, slot)
-            if running.timed_out:
-                _uncancel_current_task()  # the worker swallowed the cancel and finished
-            return
+            else:
+                await self._run_in_thread(worker, work_job, context, pool)
+        except asyncio.CancelledError:
+            if not running.timed_out:
+                raise
+            # Our own cancel: withdraw it, as asyncio.timeout does, and fail the attempt.
+            _uncancel_current_task()
+            context.request_cancel(f"job timed out after {timeout} s")
+            raise TimeoutError from None
+        finally:
+            if slot is not None:
+                self._deadlines.remove(running, slot)
+        if running.timed_out:
+            _uncancel_current_task()  # the worker swallowed the cancel and finished
+
+    @staticmethod
+    async def _run_in_thread(
+        worker: Worker[Any], work_job: WorkJob[Any], context: JobContext, pool: Executor | None
+    ) -> None:
         call_context = contextvars.copy_context()
         call_context.run(bind_context, context)
         future = asyncio.get_running_loop().run_in_executor(pool, call_context.run, worker.work, work_job)
         # The thread can't be stopped: on timeout or cancel it is told through the flag and its
         # late result is ignored, so the job is recorded once.
         try:
-            done, _ = await asyncio.wait({future}, timeout=timeout)
+            await asyncio.shield(future)
         except asyncio.CancelledError:
             future.add_done_callback(_ignore_late_result)
             raise
-        if not done:
-            future.add_done_callback(_ignore_late_result)
-            context.request_cancel(f"job timed out after {timeout} s")
-            raise TimeoutError
-        future.result()
 
     def _cancelled(self, job: Job, started: datetime, context: JobContext) -> Outcome:
         reason = context.cancel_reason or CANCELLED_REMOTELY
