@@ -97,6 +97,8 @@ def test_every_option(conn: psycopg.Connection[Any]) -> None:
         ("k", "{}", {"unique_opts": {"exclude_kind": True}}, "unique_opts.exclude_kind: requires"),
         ("k", "{}", {"unique_opts": {"by_args": [], "exclude_kind": True}}, "unique_opts.exclude_kind: requires"),
         ("k", "{}", {"unique_opts": {"by_args": 1}}, "unique_opts.by_args: must be a boolean or a list"),
+        ("k", "{}", {"unique_opts": {"by_args": ["items.0"]}}, "unique_opts.by_args: path components must be"),
+        ("k", "{}", {"unique_opts": {"by_args": ["a..b"]}}, "unique_opts.by_args: path components must be"),
         ("k", "{}", {"unique_opts": {"by_zzz": 1}}, "unique_opts.by_zzz: is not a unique option"),
     ],
 )
@@ -136,6 +138,8 @@ VECTORS: list[tuple[str, str, dict[str, Any], str | None]] = [
      {"by_args": True}, None),
     ("extra", '{"b":1,"a":2,"b":3}', {"by_args": True}, None),
     ("extra", '{"x":{"b":{"c":1,"d":2},"a":0},"x-y":5}', {"by_args": ["x.b.d", "x-y", "x.a", "x.b.c"]}, None),
+    ("extra", '{"a":{"b":2,"c":3},"a.b":1,"a-b":4,"a\\\\":{"b":5}}', {"by_args": ["a.c", "a\\.b", "a-b", "a\\\\.b"]},
+     None),
     ("extra", '{"a":1}',
      {"by_args": True, "by_period_seconds": 420, "by_queue": True, "_scheduled_at": SCHEDULED}, None),
     ("extra", '{"a":1}', {"by_state": ["available", "pending", "running", "scheduled", "cancelled"]}, None),

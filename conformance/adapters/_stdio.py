@@ -6,10 +6,15 @@ import json
 import sys
 import traceback
 from collections.abc import Callable
-from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-STATES = ("available", "cancelled", "completed", "discarded", "pending", "retryable", "running", "scheduled")
+# The normalized job form is the runner's own, so that adapters and runner cannot drift apart.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from conformance.runner._values import normalize_row as normalize
+
+__all__ = ["PROFILE_METHODS", "RpcFailure", "check_known", "invalid", "normalize", "serve"]
+
 PROFILE_METHODS = [
     "handshake", "insert", "insert_many", "tx_begin", "tx_commit", "tx_insert", "tx_insert_many", "tx_rollback",
     "unique_key",
@@ -28,40 +33,6 @@ class RpcFailure(Exception):
 
 def invalid(field: str, rule: str, message: str) -> RpcFailure:
     return RpcFailure(-32602, message, {"field": field, "rule": rule})
-
-
-def utc_text(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def normalize(row: dict[str, Any]) -> dict[str, Any]:
-    """A river_job row read with psycopg's dict_row, as a normalized job."""
-
-    def stamp(value: datetime | None) -> str | None:
-        return None if value is None else utc_text(value)
-
-    states = row["unique_states"]
-    return {
-        "id": row["id"],
-        "args": row["args"],
-        "attempt": row["attempt"],
-        "attempted_at": stamp(row["attempted_at"]),
-        "attempted_by": list(row["attempted_by"] or []),
-        "created_at": stamp(row["created_at"]),
-        "errors": list(row["errors"] or []),
-        "finalized_at": stamp(row["finalized_at"]),
-        "kind": row["kind"],
-        "max_attempts": row["max_attempts"],
-        "metadata": row["metadata"],
-        "priority": row["priority"],
-        "queue": row["queue"],
-        "scheduled_at": stamp(row["scheduled_at"]),
-        "state": row["state"],
-        "tags": list(row["tags"] or []),
-        "unique_key": None if row["unique_key"] is None else bytes(row["unique_key"]).hex(),
-        # bit(8) text: the leftmost character is the heaviest state (scheduled).
-        "unique_states": None if states is None else [s for i, s in enumerate(STATES) if states[7 - i] == "1"],
-    }
 
 
 def serve(handle: Callable[[str, dict[str, Any]], Any]) -> None:

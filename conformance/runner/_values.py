@@ -22,7 +22,7 @@ def states_from_bits(bits: str) -> list[str]:
 
 
 def normalize_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A river_job row as psycopg returns it, in the normalized job form."""
+    """A river_job row as psycopg returns it, in the normalized job form (which the Python adapters answer with too)."""
 
     def stamp(value: datetime | None) -> str | None:
         return None if value is None else utc_text(value)

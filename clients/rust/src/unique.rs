@@ -106,9 +106,9 @@ enum Node<'a> {
     Object(Vec<(String, Node<'a>)>),
 }
 
-fn lookup<'a>(encoded: &'a str, path: &[&str]) -> Option<&'a str> {
+fn lookup<'a>(encoded: &'a str, path: &[String]) -> Option<&'a str> {
     let members = object_members(encoded)?;
-    let (_, raw) = members.into_iter().find(|(k, _)| k == path[0])?;
+    let (_, raw) = members.into_iter().find(|(k, _)| *k == path[0])?;
     if path.len() == 1 {
         Some(raw)
     } else {
@@ -116,19 +116,19 @@ fn lookup<'a>(encoded: &'a str, path: &[&str]) -> Option<&'a str> {
     }
 }
 
-fn set<'a>(fields: &mut Vec<(String, Node<'a>)>, path: &[&str], raw: &'a str) {
-    let pos = fields.iter().position(|(k, _)| k == path[0]);
+fn set<'a>(fields: &mut Vec<(String, Node<'a>)>, path: &[String], raw: &'a str) {
+    let pos = fields.iter().position(|(k, _)| *k == path[0]);
     if path.len() == 1 {
         match pos {
             Some(p) => fields[p].1 = Node::Raw(raw),
-            None => fields.push((path[0].to_string(), Node::Raw(raw))),
+            None => fields.push((path[0].clone(), Node::Raw(raw))),
         }
         return;
     }
     let p = match pos {
         Some(p) => p,
         None => {
-            fields.push((path[0].to_string(), Node::Object(Vec::new())));
+            fields.push((path[0].clone(), Node::Object(Vec::new())));
             fields.len() - 1
         }
     };
@@ -161,13 +161,15 @@ fn write_node(fields: &[(String, Node<'_>)], out: &mut String) {
 /// when none is present.
 fn canonical_selected(encoded: &str, paths: &[String]) -> Result<String, Error> {
     object_members(encoded).ok_or_else(not_object)?;
-    let mut sorted: Vec<&String> = paths.iter().collect();
-    sorted.sort();
+    let mut sorted = paths
+        .iter()
+        .map(|p| path_components(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    sorted.sort_by_cached_key(|components| path_order(components));
     let mut root: Vec<(String, Node<'_>)> = Vec::new();
-    for path in sorted {
-        let parts: Vec<&str> = path.split('.').collect();
-        if let Some(raw) = lookup(encoded, &parts) {
-            set(&mut root, &parts, raw);
+    for components in &sorted {
+        if let Some(raw) = lookup(encoded, components) {
+            set(&mut root, components, raw);
         }
     }
     if root.is_empty() {
@@ -176,6 +178,46 @@ fn canonical_selected(encoded: &str, paths: &[String]) -> Result<String, Error> 
     let mut out = String::new();
     write_node(&root, &mut out);
     Ok(out)
+}
+
+/// A selected path's components (spec/04-unique.md#options): split on unescaped `.`, a `\`
+/// making the next character literal (a trailing one stands for itself). Each component must
+/// be a non-empty object key: River resolves a numeric component as an array index, which
+/// selected args do not support.
+pub(crate) fn path_components(path: &str) -> Result<Vec<String>, Error> {
+    let mut components = Vec::new();
+    let mut current = String::new();
+    let mut chars = path.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => current.push(chars.next().unwrap_or('\\')),
+            '.' => components.push(std::mem::take(&mut current)),
+            _ => current.push(c),
+        }
+    }
+    components.push(current);
+    if !components.iter().all(|c| is_object_key(c)) {
+        return Err(Error::validation(
+            "unique.by_args",
+            "path",
+            format!("by_args path {path:?}: components must be non-empty object keys, not array indexes"),
+        ));
+    }
+    Ok(components)
+}
+
+fn is_object_key(component: &str) -> bool {
+    !component.is_empty() && component != "-1" && !component.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// River's order of selected paths: by the components joined with `.` (UTF-8 bytes), then by
+/// the components escaped and joined, which tells `a\.b` from `a.b`.
+fn path_order(components: &[String]) -> (String, String) {
+    let escaped: Vec<String> = components
+        .iter()
+        .map(|c| c.replace('\\', "\\\\").replace('.', "\\."))
+        .collect();
+    (components.join("."), escaped.join("."))
 }
 
 /// Go's `time.Truncate(period)`: counts from 0001-01-01T00:00:00Z; result in Unix seconds.

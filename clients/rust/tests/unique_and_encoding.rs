@@ -176,6 +176,116 @@ fn one_selected_path_inside_another_keeps_the_outer_value() {
     );
 }
 
+fn selected_key_string(paths: &[&str], args: &str) -> Result<String, Error> {
+    let opts = UniqueOpts {
+        by_args: ByArgs::Paths(paths.iter().map(|p| p.to_string()).collect()),
+        ..Default::default()
+    };
+    let now = parse_rfc3339("2026-01-02T03:04:05Z").unwrap();
+    riverboat::unique::key_string("k", args, "default", &opts, None, now)
+}
+
+#[test]
+fn a_backslash_makes_the_next_path_character_literal() {
+    let args = r#"{"a":{"b":2},"a.b":1,"a\\":{"b":3}}"#;
+    assert_eq!(
+        selected_key_string(&[r"a\.b"], args).unwrap(),
+        r#"&kind=k&args={"a.b":1}"#
+    );
+    assert_eq!(
+        selected_key_string(&["a.b"], args).unwrap(),
+        r#"&kind=k&args={"a":{"b":2}}"#
+    );
+    // An escaped backslash, then a separator: the key `a\`, then `b` inside it.
+    assert_eq!(
+        selected_key_string(&[r"a\\.b"], args).unwrap(),
+        r#"&kind=k&args={"a\\":{"b":3}}"#
+    );
+    // A trailing backslash stands for itself.
+    assert_eq!(
+        selected_key_string(&["a\\"], args).unwrap(),
+        r#"&kind=k&args={"a\\":{"b":3}}"#
+    );
+    // conformance/cases/unique/key_selected_escaped_dot.json
+    let opts = UniqueOpts {
+        by_args: ByArgs::Paths(vec![r"a\.b".into()]),
+        ..Default::default()
+    };
+    assert_eq!(
+        key(
+            "conformance_selected_args",
+            r#"{"a":{"b":2},"a.b":1}"#,
+            "default",
+            &opts,
+            None
+        ),
+        "fe09be4b17d04787e2b742453523ddc49c3c556dc220f9c6e105893e67c52cf7"
+    );
+}
+
+#[test]
+fn selected_paths_sort_by_their_joined_components() {
+    // Joined: a.c, a.b, a-b. Raw text would put a.c before a\.b; component lists would put a.c first.
+    let args = r#"{"a":{"b":2,"c":3},"a.b":1,"a-b":4}"#;
+    assert_eq!(
+        selected_key_string(&["a.c", r"a\.b", "a-b"], args).unwrap(),
+        r#"&kind=k&args={"a-b":4,"a.b":1,"a":{"c":3}}"#
+    );
+    // Equal joined components: the escaped text decides, so a.b (nested) comes before a\.b.
+    assert_eq!(
+        selected_key_string(&[r"a\.b", "a.b"], args).unwrap(),
+        r#"&kind=k&args={"a":{"b":2},"a.b":1}"#
+    );
+    // conformance/cases/unique/key_selected_sort_order.json
+    let opts = UniqueOpts {
+        by_args: ByArgs::Paths(vec!["a.c".into(), r"a\.b".into(), "a-b".into()]),
+        ..Default::default()
+    };
+    assert_eq!(
+        key("conformance_selected_args", args, "default", &opts, None),
+        "b608b57262cd34200e73020969d1f45ad588250907c976d79e73cbe63315ab92"
+    );
+}
+
+#[test]
+fn path_components_are_object_keys_not_array_indexes() {
+    let client = Client::new(Config::default());
+    let with_paths = |paths: &[&str]| {
+        InsertParams::new("k", json!({"items": [{"id": 1}]})).with_opts(InsertOpts {
+            unique: Some(UniqueOpts {
+                by_args: ByArgs::Paths(paths.iter().map(|p| p.to_string()).collect()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+    };
+    // Escaping a digit does not make it a key: River would still read an index.
+    for bad in ["items.0", "items.0.id", "items.-1", r"items.\0", "a..b", ".a", ""] {
+        let err = client.check(&with_paths(&[bad])).unwrap_err();
+        assert_eq!(
+            field_of(err),
+            ("unique.by_args".to_string(), "path".to_string()),
+            "{bad:?}"
+        );
+        assert!(selected_key_string(&[bad], "{}").is_err(), "{bad:?}");
+    }
+    for good in ["items", "items.id0", "items.0x"] {
+        client.check(&with_paths(&[good])).unwrap();
+    }
+}
+
+#[test]
+fn kind_is_1_to_127_characters() {
+    let client = Client::new(Config::default());
+    client.check(&InsertParams::new("k".repeat(127), json!({}))).unwrap();
+    // Characters, not bytes: 127 two-byte characters are fine.
+    client.check(&InsertParams::new("é".repeat(127), json!({}))).unwrap();
+    for bad in [String::new(), "k".repeat(128)] {
+        let err = client.check(&InsertParams::new(bad, json!({}))).unwrap_err();
+        assert_eq!(field_of(err), ("kind".to_string(), "length".to_string()));
+    }
+}
+
 #[test]
 fn empty_list_of_paths_is_the_same_as_no_by_args() {
     let now = parse_rfc3339("2026-01-02T03:04:05Z").unwrap();

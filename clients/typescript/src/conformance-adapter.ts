@@ -267,6 +267,7 @@ class Adapter {
             "transactions",
             "unique_jobs",
             "validation",
+            "kind_validation",
             "reserved_metadata",
             "args_contract",
           ],

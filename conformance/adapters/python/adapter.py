@@ -202,6 +202,7 @@ class PythonAdapter:
                     "transactions",
                     "unique_jobs",
                     "validation",
+                    "kind_validation",
                     "reserved_metadata",
                     "args_contract",
                 ],

@@ -7,6 +7,7 @@ require (
 	github.com/riverqueue/river v0.51.2
 	github.com/riverqueue/river/riverdriver/riverpgxv5 v0.51.2
 	github.com/riverqueue/river/rivertype v0.51.2
+	riverboat.dev/go/riverboat v0.0.0
 )
 
 require (
@@ -22,3 +23,6 @@ require (
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 )
+
+// The shared conformance-adapter protocol code lives in the riverboat Go module.
+replace riverboat.dev/go/riverboat => ../../../clients/go

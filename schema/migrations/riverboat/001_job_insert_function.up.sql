@@ -17,6 +17,41 @@ AS $$
     END
 $$;
 
+-- The components of a selected dotted path: split on unescaped '.', a '\' making the next
+-- character literal. Each must be a non-empty object key: River resolves a numeric component
+-- as an array index, which selected args do not support (spec/04-unique.md#options).
+CREATE FUNCTION /* TEMPLATE: schema */riverboat_unique_path_v1(path text)
+RETURNS text[]
+LANGUAGE plpgsql
+IMMUTABLE STRICT
+AS $$
+DECLARE
+    components text[] := '{}';
+    current text := '';
+    i integer := 1;
+BEGIN
+    WHILE i <= length(path) LOOP
+        IF substr(path, i, 1) = '\' THEN
+            i := i + 1;
+            -- A trailing '\' stands for itself.
+            current := current || coalesce(nullif(substr(path, i, 1), ''), '\');
+        ELSIF substr(path, i, 1) = '.' THEN
+            components := components || current;
+            current := '';
+        ELSE
+            current := current || substr(path, i, 1);
+        END IF;
+        i := i + 1;
+    END LOOP;
+    components := components || current;
+    IF EXISTS (SELECT 1 FROM unnest(components) AS c WHERE c = '' OR c ~ '^[0-9]+$' OR c = '-1') THEN
+        RAISE EXCEPTION 'riverboat: unique_opts.by_args: path components must be non-empty object keys, not array indexes (got %)', path
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN components;
+END;
+$$;
+
 -- Selected-path canonical args: each path (a jsonb array of keys) set to its raw JSON text,
 -- into an object built in path order.
 CREATE FUNCTION /* TEMPLATE: schema */riverboat_unique_render_v1(paths jsonb[], raws text[])
@@ -74,7 +109,6 @@ DECLARE
     result text;
     paths jsonb[] := '{}';
     raws text[] := '{}';
-    path_text text;
     components text[];
     raw json;
 BEGIN
@@ -89,20 +123,18 @@ BEGIN
             ) AS m;
         RETURN result;
     END IF;
-    -- Paths are sorted as River sorts them: by the components joined with '.', then by the path text.
-    FOR path_text IN
-        SELECT p FROM jsonb_array_elements_text(selected) AS p
-        ORDER BY convert_to(
-            array_to_string(ARRAY(
-                SELECT replace(replace(c, E'\\\\', E'\\'), E'\\.', '.')
-                FROM regexp_split_to_table(p, E'(?<!\\\\)\\.') AS c
-            ), '.'), 'UTF8'),
-            convert_to(p, 'UTF8')
+    -- Paths are sorted as River sorts them: by the components joined with '.', then by the
+    -- components escaped and joined (which tells a\.b from a.b).
+    FOR components IN
+        SELECT s.c FROM (
+            SELECT /* TEMPLATE: schema */riverboat_unique_path_v1(p) AS c FROM jsonb_array_elements_text(selected) AS p
+        ) AS s
+        ORDER BY convert_to(array_to_string(s.c, '.'), 'UTF8'),
+            convert_to(array_to_string(ARRAY(
+                SELECT replace(replace(u.k, '\', '\\'), '.', '\.')
+                FROM unnest(s.c) WITH ORDINALITY AS u (k, n) ORDER BY u.n
+            ), '.'), 'UTF8')
     LOOP
-        components := ARRAY(
-            SELECT regexp_replace(c, E'\\\\(.)', E'\\1', 'g')
-            FROM regexp_split_to_table(path_text, E'(?<!\\\\)\\.') AS c
-        );
         raw := args #> components;
         CONTINUE WHEN raw IS NULL;
         paths := paths || to_jsonb(components);

@@ -383,7 +383,7 @@ impl Adapter {
             "handshake" => Ok(json!({
                 "adapter_version": 1,
                 "backend": "postgres",
-                "capabilities": ["insert", "lifecycle", "transactions", "unique_jobs", "args_contract", "validation", "reserved_metadata"],
+                "capabilities": ["insert", "lifecycle", "transactions", "unique_jobs", "args_contract", "validation", "kind_validation", "reserved_metadata"],
                 "implementation": "riverboat-rust",
                 "implementation_version": env!("CARGO_PKG_VERSION"),
                 "methods": ["handshake", "insert", "insert_many", "tx_begin", "tx_commit", "tx_insert", "tx_insert_many", "tx_rollback", "unique_key", "contract_load"],

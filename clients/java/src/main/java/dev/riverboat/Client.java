@@ -50,6 +50,8 @@ public final class Client {
     private static final JsonSchemaFactory SCHEMAS = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
     private static final SchemaValidatorsConfig SCHEMA_CONFIG = SchemaValidatorsConfig.builder().pathType(PathType.JSON_POINTER).build();
     private static final Set<JobState> REQUIRED_STATES = EnumSet.of(JobState.AVAILABLE, JobState.PENDING, JobState.RUNNING, JobState.SCHEDULED);
+    /** river_job's CHECK on kind: 1 to 127 characters. */
+    private static final int KIND_MAX_LENGTH = 127;
     /** Metadata keys River keeps for itself (spec/03-insert.md#parameters). */
     private static final String RESERVED_METADATA_PREFIX = "river:";
 
@@ -190,8 +192,8 @@ public final class Client {
     }
 
     private Row resolve(InsertParams p, Instant now) {
-        if (p.kind() == null || p.kind().isEmpty() || p.kind().codePointCount(0, p.kind().length()) > 255) {
-            throw new ValidationException("kind", "length", "kind must be 1 to 255 characters");
+        if (p.kind() == null || p.kind().isEmpty() || p.kind().codePointCount(0, p.kind().length()) > KIND_MAX_LENGTH) {
+            throw new ValidationException("kind", "length", "kind must be 1 to " + KIND_MAX_LENGTH + " characters");
         }
         String args = encodeArgs(p.args());
         KindContract contract = contracts.get(p.kind());
@@ -279,6 +281,9 @@ public final class Client {
     }
 
     private static void validateUnique(UniqueOpts u) {
+        if (u.byArgs() != null && !u.allArgs()) {
+            u.byArgs().forEach(UniqueKey::pathComponents);
+        }
         // An empty list of paths is no by_args (UniqueOpts makes it null), so it does not count here.
         if (u.excludeKind() && u.byArgs() == null && u.byPeriod() == null && !u.byQueue()) {
             throw new ValidationException("unique.exclude_kind", "requires_dimension", "exclude_kind requires by_args, by_period or by_queue");

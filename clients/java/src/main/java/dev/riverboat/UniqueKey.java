@@ -154,14 +154,67 @@ public final class UniqueKey {
         out.append('}');
     }
 
+    /**
+     * A selected path's components (spec/04-unique.md#options): split on unescaped '.', a '\'
+     * making the next character literal (a trailing one stands for itself). Each component must be
+     * a non-empty object key: River resolves a numeric component as an array index, which selected
+     * args do not support.
+     */
+    static List<String> pathComponents(String path) {
+        List<String> components = new ArrayList<>();
+        StringBuilder current = new StringBuilder();
+        for (int i = 0; i < path.length(); ) {
+            int c = path.codePointAt(i);
+            i += Character.charCount(c);
+            if (c == '\\' && i < path.length()) {
+                c = path.codePointAt(i);
+                i += Character.charCount(c);
+                current.appendCodePoint(c);
+            } else if (c == '.') {
+                components.add(current.toString());
+                current.setLength(0);
+            } else {
+                current.appendCodePoint(c);
+            }
+        }
+        components.add(current.toString());
+        for (String component : components) {
+            if (component.isEmpty() || component.equals("-1") || component.chars().allMatch(ch -> ch >= '0' && ch <= '9')) {
+                throw new ValidationException("unique.by_args", "path",
+                        "by_args path \"" + path + "\": components must be non-empty object keys, not array indexes");
+            }
+        }
+        return components;
+    }
+
+    /**
+     * River's order of selected paths: by the components joined with '.' (UTF-8 bytes), then by the
+     * components escaped and joined, which tells a\.b from a.b.
+     */
+    private static int comparePaths(List<String> a, List<String> b) {
+        int byJoined = compareBytes(String.join(".", a), String.join(".", b));
+        return byJoined != 0 ? byJoined : compareBytes(escapedPath(a), escapedPath(b));
+    }
+
+    private static String escapedPath(List<String> components) {
+        List<String> escaped = new ArrayList<>(components.size());
+        for (String c : components) {
+            escaped.add(c.replace("\\", "\\\\").replace(".", "\\."));
+        }
+        return String.join(".", escaped);
+    }
+
     /** Only the selected dotted paths, set into an empty object in sorted path order; empty when none. */
     static String canonicalSelected(String encoded, List<String> paths) {
         object(encoded);
-        List<String> sorted = new ArrayList<>(paths);
-        sorted.sort(UniqueKey::compareBytes);
+        List<List<String>> sorted = new ArrayList<>(paths.size());
+        for (String path : paths) {
+            sorted.add(pathComponents(path));
+        }
+        sorted.sort(UniqueKey::comparePaths);
         Map<String, Object> root = new LinkedHashMap<>();
-        for (String path : sorted) {
-            String[] parts = path.split("\\.", -1);
+        for (List<String> components : sorted) {
+            String[] parts = components.toArray(String[]::new);
             String raw = lookup(encoded, parts, 0);
             if (raw != null) {
                 set(root, parts, 0, raw);

@@ -2,6 +2,7 @@ package dev.riverboat;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
@@ -63,6 +64,48 @@ class UniqueKeyTest {
         assertEquals("&kind=k&args={\"a\":{\"c\":1}}", UniqueKey.keyString("k", "{\"a\":{\"c\":1}}", "default", nested, null, NOW));
         // conformance/fixtures/unique_keys.json, selected_args_nested_paths
         assertEquals("02e4e276b8a390175fa8a1e82afd99a850b412d2a994c709a07d6aeb8824502d", key("conformance_selected_args", args, "default", nested, null));
+    }
+
+    private static String selectedKeyString(String args, String... paths) {
+        return UniqueKey.keyString("k", args, "default", new UniqueOpts(List.of(paths), null, false, null, false), null, NOW);
+    }
+
+    @Test
+    void aBackslashMakesTheNextPathCharacterLiteral() {
+        String args = "{\"a\":{\"b\":2},\"a.b\":1,\"a\\\\\":{\"b\":3}}";
+        assertEquals("&kind=k&args={\"a.b\":1}", selectedKeyString(args, "a\\.b"));
+        assertEquals("&kind=k&args={\"a\":{\"b\":2}}", selectedKeyString(args, "a.b"));
+        // An escaped backslash, then a separator: the key a\, then b inside it.
+        assertEquals("&kind=k&args={\"a\\\\\":{\"b\":3}}", selectedKeyString(args, "a\\\\.b"));
+        // A trailing backslash stands for itself.
+        assertEquals("&kind=k&args={\"a\\\\\":{\"b\":3}}", selectedKeyString(args, "a\\"));
+        // conformance/cases/unique/key_selected_escaped_dot.json
+        assertEquals("fe09be4b17d04787e2b742453523ddc49c3c556dc220f9c6e105893e67c52cf7",
+                key("conformance_selected_args", "{\"a\":{\"b\":2},\"a.b\":1}", "default", new UniqueOpts(List.of("a\\.b"), null, false, null, false), null));
+    }
+
+    @Test
+    void selectedPathsSortByTheirJoinedComponents() {
+        // Joined: a.c, a.b, a-b. Raw text would put a.c before a\.b; component lists would put a.c first.
+        String args = "{\"a\":{\"b\":2,\"c\":3},\"a.b\":1,\"a-b\":4}";
+        assertEquals("&kind=k&args={\"a-b\":4,\"a.b\":1,\"a\":{\"c\":3}}", selectedKeyString(args, "a.c", "a\\.b", "a-b"));
+        // Equal joined components: the escaped text decides, so a.b (nested) comes before a\.b.
+        assertEquals("&kind=k&args={\"a\":{\"b\":2},\"a.b\":1}", selectedKeyString(args, "a\\.b", "a.b"));
+        // conformance/cases/unique/key_selected_sort_order.json
+        assertEquals("b608b57262cd34200e73020969d1f45ad588250907c976d79e73cbe63315ab92",
+                key("conformance_selected_args", args, "default", new UniqueOpts(List.of("a.c", "a\\.b", "a-b"), null, false, null, false), null));
+    }
+
+    @Test
+    void pathComponentsAreObjectKeysNotArrayIndexes() {
+        // Escaping a digit does not make it a key: River would still read an index.
+        for (String bad : List.of("items.0", "items.0.id", "items.-1", "items.\\0", "a..b", ".a", "")) {
+            ValidationException e = assertThrows(ValidationException.class, () -> selectedKeyString("{}", bad), bad);
+            assertEquals(List.of("unique.by_args", "path"), List.of(e.field(), e.rule()), bad);
+        }
+        for (String good : List.of("items", "items.id0", "items.0x")) {
+            selectedKeyString("{}", good);
+        }
     }
 
     @Test

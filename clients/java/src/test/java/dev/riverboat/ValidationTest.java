@@ -26,6 +26,7 @@ class ValidationTest {
         assertEquals("args", field(new InsertParams("k", List.of(1, 2))));
         assertEquals("args", field(new InsertParams("k", new Json.Raw("[1, 2]"))));
         assertEquals("kind", field(new InsertParams("", Map.of())));
+        assertEquals("kind", field(new InsertParams("k".repeat(128), Map.of())));
         assertEquals("queue", field(with(new InsertOpts().queue("Bad Queue"))));
         assertEquals("queue", field(with(new InsertOpts().queue("mail__out"))));
         assertEquals("queue", field(with(new InsertOpts().queue("-mail"))));
@@ -42,6 +43,7 @@ class ValidationTest {
                 new UniqueOpts(UniqueOpts.ALL_ARGS, null, false, EnumSet.of(JobState.AVAILABLE, JobState.COMPLETED), false)))));
         assertEquals("unique.by_state", assertThrows(ValidationException.class, () -> JobState.parse("bogus")).field());
         assertEquals("unique.exclude_kind", field(with(new InsertOpts().unique(new UniqueOpts(List.of(), null, false, null, true)))));
+        assertEquals("unique.by_args", field(with(new InsertOpts().unique(new UniqueOpts(List.of("items.0"), null, false, null, false)))));
     }
 
     @Test
@@ -51,6 +53,15 @@ class ValidationTest {
         assertEquals(List.of("metadata", "reserved"), List.of(e.field(), e.rule()));
         client.check(with(new InsertOpts().metadata(Map.of("nested", Map.of("river:x", 1)))));
         client.check(with(new InsertOpts().metadata(Map.of("river", 1, "x-river:", 2))));
+    }
+
+    @Test
+    void kindIsOneTo127Characters() {
+        client.check(new InsertParams("k".repeat(127), Map.of()));
+        // Characters, not UTF-16 units: 127 characters outside the BMP are fine.
+        client.check(new InsertParams("\uD83D\uDE00".repeat(127), Map.of()));
+        ValidationException e = assertThrows(ValidationException.class, () -> client.check(new InsertParams("k".repeat(128), Map.of())));
+        assertEquals(List.of("kind", "length"), List.of(e.field(), e.rule()));
     }
 
     @Test
