@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, ClassVar
 
 import psycopg
@@ -47,3 +49,32 @@ async def test_work_job_in_a_transaction(db_url: str) -> None:
         failed = await work_job(conn, GreetWorker(), Greet("fail"), max_attempts=1)
         assert failed.kind == EventKind.DISCARDED
         assert failed.job.errors[0].error == "RuntimeError: no"
+
+
+class Stubborn(Worker[Any]):
+    """Sleeps past its timeout; with ``swallow`` it catches the cancel and finishes anyway."""
+
+    kind = "stubborn"
+    timeout = timedelta(milliseconds=50)
+
+    async def work(self, job: WorkJob[Any]) -> None:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            if not job.args["swallow"]:
+                raise
+            record_output("finished after its timeout")
+
+
+async def test_timeouts_fail_the_attempt_unless_the_worker_finishes_anyway(db_url: str) -> None:
+    async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn:
+        timed_out = await asyncio.wait_for(work_job(conn, Stubborn(), {"swallow": False}), timeout=30)
+        assert timed_out.kind == EventKind.FAILED
+        assert timed_out.job.errors[0].error == "job timed out after 0.05 s"
+        finished = await asyncio.wait_for(work_job(conn, Stubborn(), {"swallow": True}), timeout=30)
+        assert finished.kind == EventKind.COMPLETED
+        assert finished.job.metadata["output"] == "finished after its timeout"
+        # The timeout's cancel was withdrawn: this task is not left cancelling.
+        task = asyncio.current_task()
+        assert task is not None
+        assert task.cancelling() == 0
