@@ -141,18 +141,26 @@ async def test_two_runtimes_never_run_a_job_twice(conn: psycopg.Connection[Any],
 
 async def test_soft_stop_waits_and_leaves_nothing_running(conn: psycopg.Connection[Any], db_url: str) -> None:
     ids = insert_jobs(conn, "slowish", [{}] * 3)
-    started = asyncio.Event()
+    release = asyncio.Event()
 
     class Slowish(Worker[Any]):
         kind = "slowish"
 
         async def work(self, job: WorkJob[Any]) -> None:
-            started.set()
-            await asyncio.sleep(0.2)
+            await release.wait()
 
     async with running_runtime(db_url, Workers(Slowish())) as runtime:
-        await started.wait()
-        await runtime.stop()
+
+        async def all_running() -> bool:
+            return runtime.running_count == 3
+
+        await await_until(all_running, what="all three jobs running")
+        stopping = asyncio.create_task(runtime.stop())
+        # The jobs finish only once released, and the soft stop waits for them.
+        done, _ = await asyncio.wait({stopping}, timeout=0.2)
+        assert not done
+        release.set()
+        await stopping
         assert states(conn, ids) == ["completed"] * 3
 
 
@@ -165,7 +173,7 @@ async def test_soft_stop_timeout_escalates(conn: psycopg.Connection[Any], db_url
 
         async def work(self, job: WorkJob[Any]) -> None:
             started.set()
-            await asyncio.sleep(3600)
+            await asyncio.Event().wait()  # until cancelled
 
     async with running_runtime(db_url, Workers(Forever()), soft_stop_timeout=timedelta(milliseconds=100)) as runtime:
         await started.wait()

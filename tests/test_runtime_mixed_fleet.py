@@ -29,7 +29,7 @@ class PyBlock(Worker[Any]):
     kind = "py_block"
 
     async def work(self, job: WorkJob[Any]) -> None:
-        await asyncio.sleep(3600)
+        await asyncio.Event().wait()  # until cancelled
 
 
 class GoProcess:

@@ -52,14 +52,14 @@ async def test_work_job_in_a_transaction(db_url: str) -> None:
 
 
 class Stubborn(Worker[Any]):
-    """Sleeps past its timeout; with ``swallow`` it catches the cancel and finishes anyway."""
+    """Runs until its timeout cancels it; with ``swallow`` it catches the cancel and finishes anyway."""
 
     kind = "stubborn"
     timeout = timedelta(milliseconds=50)
 
     async def work(self, job: WorkJob[Any]) -> None:
         try:
-            await asyncio.sleep(60)
+            await asyncio.Event().wait()
         except asyncio.CancelledError:
             if not job.args["swallow"]:
                 raise

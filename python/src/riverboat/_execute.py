@@ -298,9 +298,6 @@ class JobExecutor:
     async def _run(self, worker: Worker[Any], work_job: WorkJob[Any], running: Running, pool: Executor | None) -> None:
         timeout = resolve_timeout(worker.timeout, self._job_timeout)
         context = running.context
-        if running.task is None:
-            # Run directly (riverboat.testing), not as a task of its own: time out the caller's.
-            running.task = asyncio.current_task()
         slot = None if timeout is None else self._deadlines.add(running, timeout)
         try:
             if _is_async(worker):

@@ -18,6 +18,7 @@ import re
 import uuid
 from decimal import Decimal
 from enum import Enum
+from typing import NamedTuple
 
 from riverboat.errors import ValidationError
 
@@ -146,7 +147,7 @@ def _encode(value: object, path: str, out: list[str]) -> None:
     elif isinstance(value, (list, tuple)):
         _array(value, path, out)
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        _object(((name, getattr(value, attr)) for name, attr in _struct_fields(t)), path, out)
+        _object(((name, getattr(value, attr)) for name, attr in _struct(t).members), path, out)
     elif isinstance(value, _dt.datetime):
         out.append(_datetime(value, path))
     elif isinstance(value, _dt.date):
@@ -190,21 +191,23 @@ def _utf16_repair(text: str) -> str:
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
-# Per dataclass: its (JSON member name, attribute) pairs in declaration order.
-_struct_members: dict[type, tuple[tuple[str, str], ...]] = {}
+class _Struct(NamedTuple):
+    """A dataclass as a Go struct: its (JSON member name, attribute) pairs in declaration
+    order, and whether the names are distinct (then it can stand as a dict)."""
+
+    members: tuple[tuple[str, str], ...]
+    distinct_names: bool
 
 
-def _struct_fields(cls: type) -> tuple[tuple[str, str], ...]:
-    members = _struct_members.get(cls)
-    if members is None:
+_structs: dict[type, _Struct] = {}
+
+
+def _struct(cls: type) -> _Struct:
+    struct = _structs.get(cls)
+    if struct is None:
         members = tuple((f.metadata.get("json", f.name), f.name) for f in dataclasses.fields(cls))
-        _struct_members[cls] = members
-    return members
-
-
-def _has_distinct_names(cls: type) -> bool:
-    names = [name for name, _ in _struct_fields(cls)]
-    return len(set(names)) == len(names)
+        struct = _structs[cls] = _Struct(members, len({name for name, _ in members}) == len(members))
+    return struct
 
 
 _PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
@@ -251,9 +254,9 @@ def encode(value: object, field: str = "args") -> bytes:
     for unsupported types, non-string keys, NaN and infinities, and naive datetimes.
     """
     t = type(value)
-    if dataclasses.is_dataclass(t) and _has_distinct_names(t):
+    if dataclasses.is_dataclass(t) and (struct := _struct(t)).distinct_names:
         # A struct at the top: its members as an ordered dict, which is usually plain.
-        value = {name: getattr(value, attr) for name, attr in _struct_fields(t)}
+        value = {name: getattr(value, attr) for name, attr in struct.members}
     text = _text(value, field)
     try:
         return text.encode("utf-8")

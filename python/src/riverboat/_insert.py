@@ -166,7 +166,6 @@ def _first(*values: Any) -> Any:
 
 
 _NO_OPTS = InsertOpts()
-_EMPTY_METADATA = b"{}"
 
 
 @dataclass(frozen=True)
@@ -195,8 +194,8 @@ def _resolve(given: InsertOpts, kind_opts: InsertOpts, defaults: ClientDefaults)
         state = JobState.SCHEDULED
     else:
         state = JobState.AVAILABLE
-    unique: UniqueOpts | None = _first(given.unique_opts, kind_opts.unique_opts)
-    is_unique = unique is not None and unique.is_unique
+    chosen: UniqueOpts | None = _first(given.unique_opts, kind_opts.unique_opts)
+    unique = chosen if chosen is not None and chosen.is_unique else None
     metadata: Mapping[str, Any] = _first(given.metadata, kind_opts.metadata, {})
     return _Resolved(
         queue=_first(given.queue, kind_opts.queue, defaults.queue),
@@ -206,9 +205,9 @@ def _resolve(given: InsertOpts, kind_opts: InsertOpts, defaults: ClientDefaults)
         state=state,
         tags=tuple(_first(given.tags, kind_opts.tags, ())),
         metadata=metadata,
-        encoded_metadata=encode(metadata, "metadata") if metadata else _EMPTY_METADATA,
-        unique=unique if is_unique else None,
-        unique_states=unique_states_mask(unique) if unique is not None and is_unique else None,
+        encoded_metadata=encode(metadata, "metadata"),
+        unique=unique,
+        unique_states=None if unique is None else unique_states_mask(unique),
     )
 
 

@@ -3,6 +3,7 @@ executor inside a transaction (spec/07-complete.md#testing-helpers)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from datetime import timedelta
@@ -113,7 +114,8 @@ async def work_job(
         inserted = await cur.fetchone()
         assert inserted is not None
         job = Job.from_row(inserted)
-        completion = await executor.execute(job, Running(JobContext(job)), None)
+        # Run in the caller's task, which is the one a timeout or cancel interrupts.
+        completion = await executor.execute(job, Running(JobContext(job), asyncio.current_task()), None)
         await cur.execute(query("job_set_state_if_running_many", schema), batch_params([completion], read_rows=True))
         stored = await cur.fetchone()
         assert stored is not None

@@ -196,7 +196,8 @@ class AsyncClientBase:
     def _prepare_each(
         self, items: Sequence[InsertManyItem], extra_metadata: Sequence[Mapping[str, Any]] | None = None
     ) -> Iterable[InsertParams]:
-        """``_prepare`` one job at a time, for a COPY that streams rows as they are made."""
+        """``_prepare`` one job at a time, for inserts that send earlier jobs while later
+        ones are prepared (only in a transaction of their own)."""
         if isinstance(items, str | bytes) or not isinstance(items, Sequence):
             raise ValidationError("insert_many", "must be a list of jobs", items)
         resolver = InsertResolver(self._defaults, datetime.now(UTC))
