@@ -9,15 +9,14 @@ import pytest
 
 from riverboat._async import admin
 from riverboat._sync import admin as sync_admin
-from riverboat.admin import (
-    JobListCursor,
-    JobListParams,
+from riverboat.admin import JobListCursor, JobListParams
+from riverboat.errors import (
     JobNotFoundError,
     JobRunningError,
     QueueNotFoundError,
     UniqueConflictError,
+    ValidationError,
 )
-from riverboat.errors import ValidationError
 from tests import maintenance_support
 from tests.helpers import await_until
 from tests.maintenance_support import GoClient, NotificationRelay, insert_job, insert_queue, job_row

@@ -157,7 +157,7 @@ def test_creation_checks_working_settings(db_url: str) -> None:
     assert no_queues.value.field == "queues"
     with pytest.raises(ValidationError) as bad_queue:
         Client(db_url, queues={"Bad Queue": QueueConfig()}, workers=Workers(ThreadGreeter()))
-    assert bad_queue.value.field == "queue"
+    assert bad_queue.value.field == "queues"
 
 
 async def test_insert_only_client_refuses_to_work(db_url: str) -> None:

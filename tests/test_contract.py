@@ -4,6 +4,7 @@ CLI, and a client that validates args with it before inserting."""
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from riverboat import Client
+from riverboat import AsyncClient, Client, QueueConfig, Worker, Workers, WorkJob
 from riverboat._insert import InsertOpts
 from riverboat._states import JobState
 from riverboat._unique import UniqueOpts
@@ -22,6 +23,7 @@ from riverboat.args import RawArgs
 from riverboat.cli import main
 from riverboat.contract import ArgsContractError, Contract, UnknownKindError, meta_schema
 from riverboat.errors import ValidationError
+from tests.helpers import await_until
 
 
 @dataclass
@@ -160,7 +162,7 @@ def test_cli_export(tmp_path: Path) -> None:
     ("target", "message"),
     [
         ("tests.test_contract", "must be module:attr"),
-        ("tests.no_such_module:X", "cannot import"),
+        ("tests.no_such_module:X", "cannot be imported"),
         ("tests.test_contract:MISSING", "has no attribute"),
         ("tests.test_contract:Ping", "must name a Contract or a list"),
     ],
@@ -170,3 +172,55 @@ def test_cli_export_errors_are_one_line(target: str, message: str) -> None:
     assert result.exit_code == 1
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_cli_export_imports_from_the_current_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "my_kinds.py").write_text(
+        "from dataclasses import dataclass\n"
+        "from typing import ClassVar\n\n\n"
+        "@dataclass\n"
+        "class Hello:\n"
+        '    kind: ClassVar[str] = "hello"\n'
+        "    name: str\n\n\n"
+        "KINDS = [Hello]\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".")])
+    result = CliRunner().invoke(main, ["contract", "export", "my_kinds:KINDS"])
+    assert result.exit_code == 0, result.output
+    assert list(json.loads(result.output)["kinds"]) == ["hello"]
+
+
+async def test_bad_args_get_the_same_message_at_insert_and_at_work(db_url: str) -> None:
+    contract = Contract.from_kinds([Ping])
+
+    class PingWorker(Worker[Any]):
+        kind = "ping"
+
+        async def work(self, job: WorkJob[Any]) -> None:
+            return None
+
+    async with AsyncClient(db_url, contract=contract) as inserter:
+        with pytest.raises(ArgsContractError) as at_insert:
+            await inserter.insert(RawArgs("ping", {"n": 11}))
+    # A writer without the contract stores the same args; the worker's check refuses them.
+    async with AsyncClient(db_url) as plain:
+        stored = (await plain.insert(RawArgs("ping", {"n": 11}))).job
+    worker = AsyncClient(
+        db_url,
+        contract=contract,
+        queues={"default": QueueConfig()},
+        workers=Workers(PingWorker()),
+        leader_election=False,
+    )
+    await worker.start()
+    try:
+
+        async def discarded() -> Any:
+            job = await worker.job_get(stored.id)
+            return job if job.state.value == "discarded" else None
+
+        job = await await_until(discarded, what="the job to be discarded")
+    finally:
+        await worker.close()
+    assert job.errors[-1].error == str(at_insert.value)

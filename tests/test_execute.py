@@ -210,7 +210,7 @@ async def test_timeouts_cancel_bad_input(conn: psycopg.Connection[Any], db_url: 
         assert job_row(conn, odd[0])["errors"][0]["error"] == "KeyboardInterrupt"
         assert job_row(conn, odd[3])["errors"][0]["error"] == "Broken: <str() failed>"
         assert job_row(conn, contract[0])["errors"][0]["error"].startswith(
-            "args violate the contract of contract at /n"
+            "invalid args (contract): of kind 'contract' at JSON pointer '/n'"
         )
         assert job_row(conn, odd[1])["errors"][0]["error"] == "JobCancelError: not wanted"
 
@@ -240,3 +240,29 @@ async def test_timeouts_cancel_bad_input(conn: psycopg.Connection[Any], db_url: 
 
 async def _is_running(conn: psycopg.Connection[Any], job_id: int) -> bool:
     return states(conn, [job_id]) == ["running"]
+
+
+class KeyErrorWorker(Worker[Any]):
+    kind = "raises_key_error"
+
+    async def work(self, job: WorkJob[Any]) -> None:
+        raise KeyError("missing")
+
+
+async def test_a_kind_without_worker_fails_without_running_and_a_users_key_error_is_an_ordinary_failure(
+    db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    unknown = insert_jobs(conn, "nobody_works_this", [{}])
+    raised = insert_jobs(conn, "raises_key_error", [{}])
+    async with running_runtime(db_url, Workers(KeyErrorWorker())):
+
+        async def both_failed() -> bool:
+            return all(job_row(conn, j)["errors"] for j in unknown + raised)
+
+        await await_until(both_failed, what="both jobs to fail once")
+    unknown_error = job_row(conn, unknown[0])["errors"][0]
+    assert unknown_error["error"] == "job kind is not registered in the client's Workers bundle: nobody_works_this"
+    assert unknown_error["trace"] == ""
+    key_error = job_row(conn, raised[0])["errors"][0]
+    assert key_error["error"] == "KeyError: 'missing'"
+    assert "raise KeyError" in key_error["trace"]

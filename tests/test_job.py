@@ -28,6 +28,8 @@ def test_format_time_is_go_rfc3339nano_utc() -> None:
     assert format_time(datetime(2026, 1, 2, 3, 4, 5, 678900, tzinfo=UTC)) == "2026-01-02T03:04:05.6789Z"
     assert format_time(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05Z"
     assert format_time(UNKNOWN_TIME) == "0001-01-01T00:00:00Z"
+    # Zero-padded as Go pads it (strftime's %Y does not on glibc).
+    assert format_time(datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC)) == "0999-01-02T03:04:05Z"
     plus = timezone(timedelta(hours=5, minutes=30))
     assert format_time(datetime(2026, 1, 2, 8, 34, 5, tzinfo=plus)) == "2026-01-02T03:04:05Z"
 

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from riverboat._maintenance.job_cleaner import KEEP_FOREVER, JobCleaner, JobCleanerConfig
+from riverboat import KEEP_FOREVER
+from riverboat._maintenance.job_cleaner import JobCleaner, JobCleanerConfig
 from riverboat._maintenance.queue_cleaner import QueueCleaner, QueueCleanerConfig
 from riverboat._service import connect_each_time
 from riverboat.errors import ValidationError

@@ -16,7 +16,6 @@ from riverboat._maintenance.job_rescuer import (
     JobRescuer,
     JobRescuerConfig,
     decide_rescue,
-    rfc3339,
 )
 from riverboat._maintenance.job_scheduler import JobScheduler
 from riverboat._service import connect_each_time
@@ -160,11 +159,6 @@ def test_decision_is_a_pure_function():
     assert decide_rescue(base, now, lambda j: RETRY_AT, lambda kind: kind != "k").state == "discarded"
     cancelled = decide_rescue(replace(base, metadata={"cancel_attempted_at": "x"}), now, lambda j: RETRY_AT, None)
     assert (cancelled.state, cancelled.finalized_at) == ("cancelled", now)
-
-
-def test_error_time_format_matches_go():
-    assert rfc3339(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05Z"
-    assert rfc3339(datetime(2026, 1, 2, 3, 4, 5, 120000, tzinfo=UTC)) == "2026-01-02T03:04:05.12Z"
 
 
 def test_defaults_and_validation():

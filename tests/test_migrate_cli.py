@@ -83,10 +83,13 @@ def test_sql_prints_a_version_for_other_tools() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["up", "--target-version", "99"], "riverboat: target_version: must be a version of line 'main' (1..8)"),
-        (["up", "--schema", "no-dashes"], "riverboat: schema: must match"),
-        (["up", "--line", "nope"], "riverboat: line: must be one of main"),
-        (["down", "--target-version", "-3"], "riverboat: target_version: must be 0 or a version"),
+        (
+            ["up", "--target-version", "99"],
+            "riverboat: invalid target_version (choice): must be a version of line 'main' (1..8)",
+        ),
+        (["up", "--schema", "no-dashes"], "riverboat: invalid schema (pattern): must match"),
+        (["up", "--line", "nope"], "riverboat: invalid line (choice): must be one of main"),
+        (["down", "--target-version", "-3"], "riverboat: invalid target_version (choice): must be 0 or a version"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_1(bare_db_url: str, args: list[str], message: str) -> None:
@@ -119,3 +122,13 @@ def test_newer_main_line_is_one_line(db_url: str) -> None:
         f"riverboat: the database has main line version 42, newer than the newest this riverboat knows "
         f"({NEWEST_MAIN}); upgrade riverboat\n"
     )
+
+
+def test_river_schema_from_the_environment_is_used(bare_db_url: str) -> None:
+    with psycopg.connect(bare_db_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA from_env")
+    code, _, err = run("up", "--database-url", bare_db_url, env={"RIVER_SCHEMA": "from_env"})
+    assert code == 0, err
+    with psycopg.connect(bare_db_url) as conn:
+        row = conn.execute("SELECT to_regclass('from_env.river_job') IS NOT NULL").fetchone()
+    assert row == (True,)

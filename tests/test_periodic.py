@@ -9,11 +9,11 @@ import pytest
 from riverboat._cron import CronError, IntervalSchedule
 from riverboat._leader import Elector, ElectorConfig
 from riverboat._maintenance.job_scheduler import JobScheduler, JobSchedulerConfig
-from riverboat._maintenance.periodic_job_enqueuer import PeriodicInsert, PeriodicJobEnqueuer
+from riverboat._maintenance.periodic_job_enqueuer import PeriodicJobEnqueuer
 from riverboat._maintenance.queue_maintainer import QueueMaintainer, standard_services
 from riverboat._service import connect_each_time
 from riverboat.errors import ValidationError
-from riverboat.periodic import PeriodicJob, validate_periodic_jobs
+from riverboat.periodic import PeriodicInsert, PeriodicJob, validate_periodic_jobs
 from tests import maintenance_support
 from tests.helpers import await_until
 

@@ -56,4 +56,4 @@ def test_second_signal_cancels(conn: psycopg.Connection[Any], db_url: str) -> No
 def test_bad_target_is_one_line(db_url: str) -> None:
     result = subprocess.run([sys.executable, "-m", "riverboat", "work", "nomodule"], capture_output=True, text=True)
     assert result.returncode == 1
-    assert result.stderr.strip() == "riverboat: target: must be module:attr (got 'nomodule')"
+    assert result.stderr.strip() == "riverboat: invalid target (format): must be module:attr (got 'nomodule')"

@@ -11,7 +11,9 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from riverboat import KEEP_FOREVER
 from riverboat._runtime import Runtime
+from riverboat._settings import work_settings
 from riverboat.worker import QueueConfig, Workers
 
 
@@ -61,6 +63,9 @@ def states(conn: psycopg.Connection[Any], ids: list[int]) -> list[str]:
     ]
 
 
+FAST_POLL = timedelta(milliseconds=100)
+
+
 @asynccontextmanager
 async def running_runtime(
     db_url: str,
@@ -70,13 +75,27 @@ async def running_runtime(
     **options: Any,
 ) -> AsyncIterator[Runtime]:
     async with AsyncConnectionPool(db_url, min_size=2, max_size=10, open=False, kwargs={"autocommit": True}) as pool:
-        runtime = Runtime(
-            pool=pool,
-            listener_conninfo=db_url,
-            queues=queues or {"default": QueueConfig(max_workers=10, fetch_poll_interval=timedelta(milliseconds=100))},
-            workers=workers,
-            **options,
+        settings = work_settings(
+            **{
+                "queues": queues
+                or {"default": QueueConfig(max_workers=10, fetch_poll_interval=timedelta(milliseconds=100))},
+                "workers": workers,
+                "client_id": None,
+                "retry_policy": None,
+                "job_timeout": None,
+                "soft_stop_timeout": None,
+                "poll_only": False,
+                "leader_election": False,
+                "periodic_jobs": (),
+                "rescue_stuck_jobs_after": None,
+                "completed_job_retention": KEEP_FOREVER,
+                "cancelled_job_retention": KEEP_FOREVER,
+                "discarded_job_retention": KEEP_FOREVER,
+                **options,
+            }
         )
+        assert settings is not None
+        runtime = Runtime(pool=pool, listener_conninfo=db_url, settings=settings)
         await runtime.start()
         try:
             yield runtime

@@ -9,7 +9,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from riverboat._runtime import Runtime
+from riverboat import AsyncClient
 from riverboat.worker import QueueConfig, Worker, Workers
 
 WORK_TIMEOUT_SECONDS = 60.0
@@ -34,11 +34,8 @@ def work_all(url: str, kinds: set[str], queues: set[str], done: Callable[[], boo
 
     async def main() -> None:
         async with AsyncConnectionPool(url, min_size=1, max_size=4, open=False) as pool:
-            runtime = Runtime(
-                pool=pool,
-                listener_conninfo=url,
-                queues=dict.fromkeys(sorted(queues), QUEUE_CONFIG),
-                workers=_workers(kinds),
+            runtime = AsyncClient(
+                pool, queues=dict.fromkeys(sorted(queues), QUEUE_CONFIG), workers=_workers(kinds), leader_election=False
             )
             await runtime.start()
             try:

@@ -6,34 +6,34 @@ underscore are private.
 
 from importlib.metadata import version as _version
 
+from riverboat._defaults import KEEP_FOREVER
 from riverboat._insert import InsertManyParams, InsertOpts
-from riverboat._leader import LeaderRow
-from riverboat._maintenance.job_cleaner import KEEP_FOREVER
 from riverboat._retry import DefaultRetryPolicy, RetryPolicy
 from riverboat._states import JobState
 from riverboat._unique import UniqueOpts
-from riverboat.admin import (
-    JobListParams,
-    JobListResult,
-    JobNotFoundError,
-    JobRunningError,
-    NotFoundError,
-    Queue,
-    QueueNotFoundError,
-    UniqueConflictError,
-)
+from riverboat.admin import JobListParams, JobListResult, LeaderRow, Queue
 from riverboat.args import JobArgs, RawArgs
 from riverboat.client import AsyncClient, Client
-from riverboat.contract import ArgsContractError, Contract, UnknownKindError
-from riverboat.errors import RiverboatError, ValidationError
+from riverboat.contract import Contract
+from riverboat.errors import (
+    ArgsContractError,
+    JobCancel,
+    JobDiscard,
+    JobNotFoundError,
+    JobRunningError,
+    JobSnooze,
+    NotFoundError,
+    QueueNotFoundError,
+    RiverboatError,
+    UniqueConflictError,
+    UnknownKindError,
+    ValidationError,
+)
 from riverboat.events import Event, EventKind, Events
 from riverboat.job import AttemptError, InsertResult, Job
 from riverboat.periodic import PeriodicJob
 from riverboat.worker import (
     NO_TIMEOUT,
-    JobCancel,
-    JobDiscard,
-    JobSnooze,
     QueueConfig,
     Worker,
     Workers,

@@ -27,7 +27,6 @@ from psycopg_pool import AsyncConnectionPool
 from riverboat import AsyncClient
 from riverboat._insert import InsertManyParams
 from riverboat._queries import query
-from riverboat._runtime import Runtime
 from riverboat.args import RawArgs
 from riverboat.errors import RiverboatError
 from riverboat.job import Job
@@ -191,14 +190,14 @@ async def _prepare(url: str, settings: BenchSettings, schema: str | None, *, for
 
 def _runtime(
     pool: AsyncConnectionPool[Any], url: str, settings: BenchSettings, schema: str | None, tally: _Tally
-) -> Runtime:
+) -> AsyncClient:
     worker = _SyncNoop(tally) if settings.sync_workers else _AsyncNoop(tally)
     config = QueueConfig(
         max_workers=settings.max_workers,
         fetch_cooldown=settings.fetch_cooldown,
         fetch_poll_interval=settings.fetch_poll_interval,
     )
-    return Runtime(pool=pool, listener_conninfo=url, queues={QUEUE: config}, workers=Workers(worker), schema=schema)
+    return AsyncClient(pool, schema=schema, queues={QUEUE: config}, workers=Workers(worker), leader_election=False)
 
 
 def _pool(url: str) -> AsyncConnectionPool[Any]:

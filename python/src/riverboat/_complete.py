@@ -22,6 +22,7 @@ from psycopg_pool import AsyncConnectionPool
 from riverboat._execute import Completion
 from riverboat._json_rows import fast_json
 from riverboat._queries import query
+from riverboat._service import Service
 from riverboat._waiting import wait_event
 from riverboat.job import Job
 
@@ -57,7 +58,9 @@ def batch_params(batch: Sequence[Completion], *, read_rows: bool) -> dict[str, A
     }
 
 
-class BatchCompleter:
+class BatchCompleter(Service):
+    name = "riverboat-completer"
+
     def __init__(
         self,
         *,
@@ -75,7 +78,6 @@ class BatchCompleter:
         self._drained = asyncio.Event()
         self._drained.set()
         self._stopping = False
-        self._task: asyncio.Task[None] | None = None
 
     @property
     def backlog(self) -> int:
@@ -94,19 +96,16 @@ class BatchCompleter:
         if not self._drained.is_set():
             await self._drained.wait()
 
-    async def start(self) -> None:
+    async def _prepare(self) -> None:
         self._stopping = False
-        self._task = asyncio.create_task(self._loop(), name="riverboat-completer")
 
-    async def stop(self) -> None:
+    async def _end(self, task: asyncio.Task[None]) -> None:
         """Flush everything pending, then end."""
         self._stopping = True
         self._wake.set()
-        task, self._task = self._task, None
-        if task is not None:
-            await task
+        await task
 
-    async def _loop(self) -> None:
+    async def _run(self) -> None:
         while True:
             await wait_event(self._wake, FLUSH_INTERVAL.total_seconds())
             self._wake.clear()

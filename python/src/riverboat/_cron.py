@@ -17,7 +17,7 @@ from fractions import Fraction
 from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from riverboat.errors import ValidationError
+from riverboat.errors import CronError, ValidationError
 
 _STAR_BIT = 1 << 63
 # robfig/cron gives up looking for a matching time this many years ahead.
@@ -32,13 +32,6 @@ class Schedule(Protocol):
 
     def next(self, after: datetime) -> datetime | None:
         """The first run strictly after ``after`` (aware), or ``None`` if there is none."""
-
-
-class CronError(ValidationError):
-    """A cron expression or interval that River Go would reject."""
-
-    def __init__(self, rule: str, value: object) -> None:
-        super().__init__("schedule", rule, value)
 
 
 @dataclass(frozen=True)
@@ -83,7 +76,7 @@ class CronSchedule:
 
     def next(self, after: datetime) -> datetime | None:
         if after.tzinfo is None:
-            raise ValidationError("after", "must be timezone-aware", after)
+            raise ValidationError("after", "format", "must be timezone-aware", after)
         return _Walker(self, self.zone or after.tzinfo).next(after)
 
 

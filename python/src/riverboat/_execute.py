@@ -16,26 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from jsonschema.protocols import Validator
-from jsonschema.validators import validator_for
-
 from riverboat._deadlines import Deadlines
 from riverboat._retry import RetryPolicy
-from riverboat.contract import Contract
+from riverboat.contract import ArgsValidator, Contract
+from riverboat.errors import ArgsContractError, JobCancel, JobDiscard, JobSnooze
 from riverboat.events import EventKind
 from riverboat.job import AttemptError, Job
-from riverboat.worker import (
-    ArgsContractViolation,
-    JobCancel,
-    JobContext,
-    JobDiscard,
-    JobSnooze,
-    Worker,
-    Workers,
-    WorkJob,
-    bind_context,
-    resolve_timeout,
-)
+from riverboat.worker import JobContext, Worker, Workers, WorkJob, bind_context, resolve_timeout
 
 logger = logging.getLogger("riverboat")
 
@@ -218,7 +205,7 @@ class JobExecutor:
         self._contract = contract
         self._retry_policy = retry_policy
         self._job_timeout = job_timeout
-        self._validators: dict[str, Validator] = {}
+        self._validators: dict[str, ArgsValidator | None] = {}
         self._deadlines = Deadlines()
 
     async def execute(self, job: Job, running: Running, thread_pool: Executor | None) -> Completion:
@@ -231,38 +218,36 @@ class JobExecutor:
         outcome: Outcome
         worker = self._workers.get(job.kind)
         work_job: WorkJob[Any] | None = None
-        try:
-            if worker is None:
-                raise LookupError(UNKNOWN_KIND.format(kind=job.kind))
-            work_job = WorkJob(job, self._decode(worker, job))
-            await self._run(worker, work_job, running, thread_pool)
-            outcome = Success() if context.cancel_reason is None else self._cancelled(job, started, context)
-        except JobSnooze as snooze:
-            outcome = Snoozed(snooze.duration)
-        except JobCancel as exc:
-            outcome = Cancelled(self._error(job, started, f"JobCancelError: {describe_plain(exc)}", ""))
-        except (JobDiscard, ArgsContractViolation) as exc:
-            outcome = Discarded(self._error(job, started, describe_plain(exc), ""))
-        except asyncio.CancelledError:
-            if context.cancel_reason is None:
-                raise
-            _uncancel_current_task()
-            outcome = self._cancelled(job, started, context)
-        except TimeoutError as exc:
-            if context.cancel_reason is None:
+        if worker is None:
+            # River checks for a worker before running anything: the job fails and is retried.
+            error = self._error(job, started, UNKNOWN_KIND.format(kind=job.kind), "")
+            outcome = Failure(error, self._retry_at(job, None, None))
+        else:
+            try:
+                work_job = WorkJob(job, self._decode(worker, job))
+                await self._run(worker, work_job, running, thread_pool)
+                outcome = Success() if context.cancel_reason is None else self._cancelled(job, started, context)
+            except JobSnooze as snooze:
+                outcome = Snoozed(snooze.duration)
+            except JobCancel as exc:
+                outcome = Cancelled(self._error(job, started, f"JobCancelError: {describe_plain(exc)}", ""))
+            except (JobDiscard, ArgsContractError) as exc:
+                outcome = Discarded(self._error(job, started, describe_plain(exc), ""))
+            except asyncio.CancelledError:
+                if context.cancel_reason is None:
+                    raise
+                _uncancel_current_task()
+                outcome = self._cancelled(job, started, context)
+            except TimeoutError as exc:
+                if context.cancel_reason is None:
+                    outcome = self._failure(job, worker, work_job, started, exc)
+                else:
+                    outcome = Failure(
+                        self._error(job, started, context.cancel_reason, ""),
+                        self._retry_at(job, worker, work_job),
+                    )
+            except BaseException as exc:
                 outcome = self._failure(job, worker, work_job, started, exc)
-            else:
-                outcome = Failure(
-                    self._error(job, started, context.cancel_reason, ""),
-                    self._retry_at(job, worker, work_job),
-                )
-        except LookupError as exc:
-            if worker is not None:
-                outcome = self._failure(job, worker, work_job, started, exc)
-            else:
-                outcome = Failure(self._error(job, started, describe_plain(exc), ""), self._retry_at(job, None, None))
-        except BaseException as exc:
-            outcome = self._failure(job, worker, work_job, started, exc)
         return decide(
             job_id=job.id,
             attempt=job.attempt,
@@ -274,25 +259,19 @@ class JobExecutor:
             now=datetime.now(UTC),
         )
 
-    def _args_schema(self, worker: Worker[Any], kind: str) -> Mapping[str, Any] | None:
+    def _validator(self, worker: Worker[Any], kind: str) -> ArgsValidator | None:
         """The worker's own contract, else the kind's entry in the client's contract."""
-        if worker.contract is not None:
-            return worker.contract
-        entry = None if self._contract is None else self._contract.kinds.get(kind)
-        return None if entry is None else entry.args_schema
+        if kind not in self._validators:
+            if worker.contract is not None:
+                self._validators[kind] = ArgsValidator(kind, worker.contract)
+            else:
+                self._validators[kind] = None if self._contract is None else self._contract.validator(kind)
+        return self._validators[kind]
 
     def _decode(self, worker: Worker[Any], job: Job) -> Any:
-        schema = self._args_schema(worker, job.kind)
-        if schema is not None:
-            validator = self._validators.get(job.kind)
-            if validator is None:
-                validator = self._validators[job.kind] = validator_for(schema)(dict(schema))
-            violation = next(iter(validator.iter_errors(job.args)), None)
-            if violation is not None:
-                pointer = "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in violation.absolute_path)
-                raise ArgsContractViolation(
-                    f"args violate the contract of {job.kind} at {pointer}: {violation.message}"
-                )
+        validator = self._validator(worker, job.kind)
+        if validator is not None:
+            validator.check(job.args)
         return worker.decode_args(job.args)
 
     async def _run(self, worker: Worker[Any], work_job: WorkJob[Any], running: Running, pool: Executor | None) -> None:

@@ -10,7 +10,6 @@ minutes, and its paused state is polled every 2 seconds besides the control noti
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -26,6 +25,7 @@ from riverboat._complete import BatchCompleter
 from riverboat._execute import STOPPED, Completion, Discarded, JobExecutor, Running, decide
 from riverboat._json_rows import fast_json
 from riverboat._queries import query
+from riverboat._service import Service
 from riverboat._waiting import wait_event
 from riverboat.job import AttemptError, Job
 from riverboat.worker import JobContext, QueueConfig
@@ -40,7 +40,10 @@ JITTER_MIN = 0.01
 BAD_ROW = "job row could not be read: {error}"
 
 
-class Producer:
+class Producer(Service):
+    """Fetches and runs the jobs of one queue. ``stop()`` stops fetching; the runtime then
+    waits for (or cancels) the running jobs and calls ``close()``."""
+
     def __init__(
         self,
         *,
@@ -53,6 +56,7 @@ class Producer:
         completer: BatchCompleter,
     ) -> None:
         self.queue = queue
+        self.name = f"riverboat-producer-{queue}"
         self.config = config
         self._pool = pool
         self._schema = schema
@@ -68,7 +72,6 @@ class Producer:
         self._fetch_when_slot_frees = False
         self._paused = False
         self._stopping = False
-        self._tasks: list[asyncio.Task[None]] = []
 
     @property
     def running_count(self) -> int:
@@ -94,23 +97,19 @@ class Producer:
         running.cancel(reason)
         return True
 
-    async def start(self) -> None:
+    async def _prepare(self) -> None:
         await self._register()
         self._stopping = False
         self._trigger.set()
-        self._tasks = [
-            asyncio.create_task(self._fetch_loop(), name=f"riverboat-producer-{self.queue}"),
-            asyncio.create_task(self._queue_loop(), name=f"riverboat-queue-{self.queue}"),
-        ]
 
-    async def stop_fetching(self) -> None:
+    async def _run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._fetch_loop(), name=f"{self.name}-fetch")
+            group.create_task(self._queue_loop(), name=f"{self.name}-queue")
+
+    async def _end(self, task: asyncio.Task[None]) -> None:
         self._stopping = True
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+        await super()._end(task)
 
     async def wait_idle(self) -> None:
         await self._idle.wait()
@@ -194,10 +193,10 @@ class Producer:
         running = Running(JobContext(job))
         self._running[job.id] = running
         self._idle.clear()
-        task = asyncio.create_task(self._run(job, running))
+        task = asyncio.create_task(self._run_job(job, running))
         running.task = task
 
-    async def _run(self, job: Job, running: Running) -> None:
+    async def _run_job(self, job: Job, running: Running) -> None:
         try:
             completion = await self._executor.execute(job, running, self._threads)
             self._completer.add(completion)

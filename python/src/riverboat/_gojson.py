@@ -52,7 +52,7 @@ def _string(s: str) -> str:
 def _float(f: float, path: str) -> str:
     """float64 as Go writes it: shortest digits; exponent form below 1e-6 and from 1e21."""
     if math.isnan(f) or math.isinf(f):
-        raise ValidationError(path, "must be a finite number (JSON has no NaN or Infinity)", f)
+        raise ValidationError(path, "json", "must be a finite number (JSON has no NaN or Infinity)", f)
     r = repr(f)
     a = abs(f)
     exp_form = a != 0 and (a < 1e-6 or a >= 1e21)
@@ -91,10 +91,10 @@ def _datetime(d: _dt.datetime, path: str) -> str:
     """time.Time's JSON: RFC 3339 with trailing fraction zeros trimmed, Z for offset zero."""
     offset = d.utcoffset()
     if offset is None:
-        raise ValidationError(path, "datetime must be timezone-aware", d)
+        raise ValidationError(path, "format", "datetime must be timezone-aware", d)
     seconds = int(offset.total_seconds())
     if offset.microseconds or seconds % 60:
-        raise ValidationError(path, "timezone offset must be a whole number of minutes", d)
+        raise ValidationError(path, "format", "timezone offset must be a whole number of minutes", d)
     text = (
         d.strftime("%Y-%m-%dT%H:%M:%S")
         if d.year >= 1000
@@ -111,7 +111,7 @@ def _datetime(d: _dt.datetime, path: str) -> str:
 
 def _decimal(d: Decimal, path: str) -> str:
     if not d.is_finite():
-        raise ValidationError(path, "must be a finite number (JSON has no NaN or Infinity)", d)
+        raise ValidationError(path, "json", "must be a finite number (JSON has no NaN or Infinity)", d)
     return str(d)
 
 
@@ -159,7 +159,7 @@ def _encode(value: object, path: str, out: list[str]) -> None:
     elif isinstance(value, (bytes, bytearray, memoryview)):
         out.append('"' + base64.b64encode(value).decode("ascii") + '"')
     else:
-        raise ValidationError(path, f"type {t.__name__} has no JSON encoding (see spec/04-unique.md)", value)
+        raise ValidationError(path, "json", f"type {t.__name__} has no JSON encoding (see spec/04-unique.md)", value)
 
 
 def _object(items: object, path: str, out: list[str]) -> None:
@@ -167,7 +167,7 @@ def _object(items: object, path: str, out: list[str]) -> None:
     first = True
     for key, item in items:  # type: ignore[attr-defined]
         if not isinstance(key, str):
-            raise ValidationError(path, "object keys must be strings", key)
+            raise ValidationError(path, "type", "object keys must be strings", key)
         if not first:
             out.append(",")
         first = False

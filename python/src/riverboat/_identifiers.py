@@ -14,9 +14,9 @@ SCHEMA_NAME_MAX_LENGTH = 46
 def validate_schema_name(schema: str) -> str:
     """Return ``schema`` if it is a valid River schema name, else raise ``ValidationError``."""
     if not isinstance(schema, str) or not SCHEMA_NAME_PATTERN.fullmatch(schema):
-        raise ValidationError("schema", "must match ^[a-zA-Z_][a-zA-Z0-9_]*$", schema)
+        raise ValidationError("schema", "pattern", "must match ^[a-zA-Z_][a-zA-Z0-9_]*$", schema)
     if len(schema) > SCHEMA_NAME_MAX_LENGTH:
-        raise ValidationError("schema", f"must be at most {SCHEMA_NAME_MAX_LENGTH} characters", schema)
+        raise ValidationError("schema", "length", f"must be at most {SCHEMA_NAME_MAX_LENGTH} characters", schema)
     return schema
 
 

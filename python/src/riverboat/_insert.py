@@ -1,84 +1,31 @@
-"""Insert options, River's rules for them, and the pure function that turns job args plus
-options into the values of one ``river_job`` row (spec/03-insert.md)."""
+"""Insert options and the pure functions that turn job args plus options into the values
+of ``river_job`` rows (spec/03-insert.md). The rules for single values are in ``_rules``."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import islice
 from typing import Any, NamedTuple, TypeAlias, TypeVar
 
+from riverboat._defaults import MAX_ATTEMPTS_DEFAULT, PRIORITY_DEFAULT, QUEUE_DEFAULT
 from riverboat._gojson import encode
+from riverboat._rules import (
+    validate_aware_time,
+    validate_bool,
+    validate_kind,
+    validate_max_attempts,
+    validate_metadata,
+    validate_priority,
+    validate_queue_name,
+    validate_tags,
+)
 from riverboat._states import JobState
 from riverboat._unique import UniqueOpts, unique_key, unique_states_mask
-from riverboat.admin import validate_queue_name
 from riverboat.args import ArgsLike, RawArgs, encode_args, kind_of
 from riverboat.errors import RiverboatError, ValidationError
 from riverboat.job import InsertResult, Job
-
-QUEUE_DEFAULT = "default"
-PRIORITY_DEFAULT = 1
-MAX_ATTEMPTS_DEFAULT = 25
-KIND_MAX_LENGTH = 127
-TAG_MAX_LENGTH = 255
-# River's tag rule, with Go's ASCII-only \w.
-TAG_PATTERN = re.compile(r"\A\w[\w\-]+\w\Z", re.ASCII)
-RESERVED_METADATA_PREFIX = "river:"
-
-
-def validate_priority(priority: int) -> int:
-    if isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 4:
-        raise ValidationError("priority", "must be an integer from 1 (highest) to 4", priority)
-    return priority
-
-
-def validate_max_attempts(max_attempts: int) -> int:
-    # The column is a smallint.
-    if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or not 1 <= max_attempts <= 32767:
-        raise ValidationError("max_attempts", "must be an integer from 1 to 32767", max_attempts)
-    return max_attempts
-
-
-def validate_kind(kind: str) -> str:
-    if not isinstance(kind, str) or not 1 <= len(kind) <= KIND_MAX_LENGTH:
-        raise ValidationError("kind", f"must be a string of 1 to {KIND_MAX_LENGTH} characters", kind)
-    return kind
-
-
-def validate_tags(tags: Sequence[str]) -> tuple[str, ...]:
-    if isinstance(tags, str | bytes) or not isinstance(tags, Sequence):
-        raise ValidationError("tags", "must be a list of strings", tags)
-    for tag in tags:
-        if not isinstance(tag, str) or len(tag) > TAG_MAX_LENGTH or not TAG_PATTERN.match(tag):
-            raise ValidationError(
-                "tags",
-                f"each tag must be 3 to {TAG_MAX_LENGTH} ASCII letters, digits or _, with - allowed inside (no commas)",
-                tag,
-            )
-    return tuple(tags)
-
-
-def validate_scheduled_at(scheduled_at: datetime) -> datetime:
-    if not isinstance(scheduled_at, datetime):
-        raise ValidationError("scheduled_at", "must be a datetime", scheduled_at)
-    if scheduled_at.tzinfo is None or scheduled_at.utcoffset() is None:
-        raise ValidationError("scheduled_at", "must be timezone-aware (a naive datetime is ambiguous)", scheduled_at)
-    return scheduled_at.astimezone(UTC)
-
-
-def validate_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
-    if not isinstance(metadata, Mapping):
-        raise ValidationError("metadata", "must be a JSON object (a mapping)", metadata)
-    for key in metadata:
-        if not isinstance(key, str):
-            raise ValidationError("metadata", "keys must be strings", key)
-        if key.startswith(RESERVED_METADATA_PREFIX):
-            raise ValidationError(
-                "metadata", f"keys beginning {RESERVED_METADATA_PREFIX!r} are reserved for River", key
-            )
-    return dict(metadata)
 
 
 @dataclass(frozen=True)
@@ -103,15 +50,15 @@ class InsertOpts:
         if self.max_attempts is not None:
             validate_max_attempts(self.max_attempts)
         if self.scheduled_at is not None:
-            object.__setattr__(self, "scheduled_at", validate_scheduled_at(self.scheduled_at))
-        if self.pending is not None and not isinstance(self.pending, bool):
-            raise ValidationError("pending", "must be a boolean", self.pending)
+            object.__setattr__(self, "scheduled_at", validate_aware_time("scheduled_at", self.scheduled_at))
+        if self.pending is not None:
+            validate_bool("pending", self.pending)
         if self.tags is not None:
             object.__setattr__(self, "tags", validate_tags(self.tags))
         if self.metadata is not None:
             object.__setattr__(self, "metadata", validate_metadata(self.metadata))
         if self.unique_opts is not None and not isinstance(self.unique_opts, UniqueOpts):
-            raise ValidationError("unique_opts", "must be a UniqueOpts", self.unique_opts)
+            raise ValidationError("unique_opts", "type", "must be a UniqueOpts", self.unique_opts)
 
 
 @dataclass(frozen=True)
@@ -157,7 +104,7 @@ def kind_insert_opts(args: ArgsLike) -> InsertOpts | None:
     """The kind's insert defaults: ``RawArgs.insert_opts`` or the class's ``insert_opts``."""
     opts = args.insert_opts if isinstance(args, RawArgs) else getattr(type(args), "insert_opts", None)
     if opts is not None and not isinstance(opts, InsertOpts):
-        raise ValidationError("insert_opts", "must be an InsertOpts", opts)
+        raise ValidationError("insert_opts", "type", "must be an InsertOpts", opts)
     return opts
 
 
@@ -217,10 +164,8 @@ class InsertResolver:
     is resolved and validated once per batch, not once per job."""
 
     def __init__(self, defaults: ClientDefaults, now: datetime) -> None:
-        if now.tzinfo is None:
-            raise ValidationError("now", "must be timezone-aware", now)
         self._defaults = defaults
-        self._now = now.astimezone(UTC)
+        self._now = validate_aware_time("now", now)
         # Keyed by the options' identities; the entry holds both objects, so neither id can be reused.
         self._resolved: dict[tuple[int, int], tuple[InsertOpts | None, InsertOpts | None, _Resolved]] = {}
         self._kinds: set[str] = set()
@@ -229,7 +174,7 @@ class InsertResolver:
         entry = self._resolved.get((id(opts), id(kind_opts)))
         if entry is None:
             if opts is not None and not isinstance(opts, InsertOpts):
-                raise ValidationError("opts", "must be an InsertOpts", opts)
+                raise ValidationError("opts", "type", "must be an InsertOpts", opts)
             resolved = _resolve(opts or _NO_OPTS, kind_opts or _NO_OPTS, self._defaults)
             entry = self._resolved[(id(opts), id(kind_opts))] = (opts, kind_opts, resolved)
         return entry[2]
@@ -316,7 +261,10 @@ def copy_row(row: InsertParams) -> tuple[Any, ...]:
     conflicts, so unique jobs are refused (use insert_many for them)."""
     if row.unique_key is not None:
         raise ValidationError(
-            "unique_opts", "unique jobs cannot be inserted with insert_many_fast (COPY); use insert_many", row.kind
+            "unique_opts",
+            "conflict",
+            "unique jobs cannot be inserted with insert_many_fast (COPY); use insert_many",
+            row.kind,
         )
     return (
         row.args.decode("utf-8"),
@@ -372,7 +320,7 @@ def split_item(item: InsertManyItem) -> InsertManyParams:
         return item
     if isinstance(item, tuple):
         if len(item) != 2:
-            raise ValidationError("insert_many", "a tuple element must be (args, opts)", item)
+            raise ValidationError("insert_many", "type", "a tuple element must be (args, opts)", item)
         return InsertManyParams(item[0], item[1])
     return InsertManyParams(item)
 

@@ -22,17 +22,15 @@ from typing import Any
 from psycopg.rows import dict_row
 
 from riverboat._queries import query
-from riverboat._service import ConnectionSource, Service, logger, require_positive
+from riverboat._rules import validate_client_id, validate_duration
+from riverboat._service import ConnectionSource, IntervalService, logger
 from riverboat._waiting import wait_event
-from riverboat.errors import ValidationError
 
 ELECT_INTERVAL_DEFAULT = timedelta(seconds=5)
 ELECT_INTERVAL_JITTER_DEFAULT = timedelta(seconds=1)
 TTL_PADDING_DEFAULT = timedelta(seconds=10)
 # Followers wait a random moment up to this after a resignation so they don't all bid at once.
 RESIGNED_WAKEUP_MAX = timedelta(milliseconds=50)
-# River's client ID limit; the column allows < 128 characters.
-LEADER_ID_MAX_LENGTH = 100
 
 LeadershipListener = Callable[[bool], Awaitable[None]]
 
@@ -46,31 +44,14 @@ class ElectorConfig:
     ttl_padding: timedelta = TTL_PADDING_DEFAULT
 
     def __post_init__(self) -> None:
-        require_positive("elect_interval", self.elect_interval)
-        require_positive("ttl_padding", self.ttl_padding)
-        if not isinstance(self.elect_interval_jitter, timedelta) or self.elect_interval_jitter < timedelta(0):
-            raise ValidationError("elect_interval_jitter", "must be a timedelta >= 0", self.elect_interval_jitter)
+        validate_duration("elect_interval", self.elect_interval)
+        validate_duration("ttl_padding", self.ttl_padding)
+        validate_duration("elect_interval_jitter", self.elect_interval_jitter, inclusive=True)
 
     @property
     def ttl(self) -> timedelta:
         """Length of a lease: always longer than the interval at which it is renewed."""
         return self.elect_interval + self.ttl_padding
-
-
-@dataclass(frozen=True)
-class LeaderRow:
-    """The ``river_leader`` row."""
-
-    leader_id: str
-    elected_at: datetime
-    expires_at: datetime
-    name: str = "default"
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> LeaderRow:
-        return cls(
-            leader_id=row["leader_id"], elected_at=row["elected_at"], expires_at=row["expires_at"], name=row["name"]
-        )
 
 
 @dataclass(frozen=True)
@@ -81,13 +62,7 @@ class _Term:
     deadline: float
 
 
-def validate_leader_id(leader_id: str) -> str:
-    if not isinstance(leader_id, str) or not 0 < len(leader_id) <= LEADER_ID_MAX_LENGTH:
-        raise ValidationError("client_id", f"must be 1 to {LEADER_ID_MAX_LENGTH} characters", leader_id)
-    return leader_id
-
-
-class Elector(Service[bool]):
+class Elector(IntervalService[bool]):
     """Takes part in election; tells its listeners when this client gains or loses leadership.
 
     ``run_once()`` is one election (follower) or lease renewal (leader) and returns
@@ -108,7 +83,7 @@ class Elector(Service[bool]):
     ) -> None:
         super().__init__(stagger=stagger)
         self._connect = connect
-        self._client_id = validate_leader_id(client_id)
+        self._client_id = validate_client_id(client_id)
         self._schema = schema
         self._config = config or ElectorConfig()
         self._term: _Term | None = None
@@ -153,7 +128,7 @@ class Elector(Service[bool]):
             await self._attempt_reelect(self._term)
         return self.is_leader
 
-    async def _loop(self) -> None:
+    async def _run(self) -> None:
         await self._wait_stagger()
         try:
             while True:

@@ -8,7 +8,6 @@ up on what was missed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -18,6 +17,7 @@ import psycopg
 from psycopg import sql
 
 from riverboat._notify import Topic, channel, topic_of
+from riverboat._service import Service, TaskSet
 from riverboat._waiting import wait_event
 
 logger = logging.getLogger("riverboat")
@@ -29,15 +29,16 @@ BACKOFF_MAX = 5.0
 NotificationCallback = Callable[[str], Awaitable[None] | None]
 
 
-class Listener:
+class Listener(Service):
+    name = "riverboat-listener"
+
     def __init__(self, *, conninfo: str, schema: str) -> None:
         self._conninfo = conninfo
         self.schema = schema
         self._subscribers: dict[Topic, list[NotificationCallback]] = {topic: [] for topic in Topic}
         self._reconnect_callbacks: list[Callable[[], None]] = []
-        self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
-        self._background: set[asyncio.Task[Any]] = set()
+        self._background = TaskSet("riverboat-listener")
         #: The backend PID of the current connection (tests terminate it).
         self.backend_pid: int | None = None
 
@@ -55,18 +56,13 @@ class Listener:
     async def start(self) -> None:
         """Start listening and wait (briefly) for the first connection, so that notifications
         sent after start returns are heard."""
-        self._task = asyncio.create_task(self._loop(), name="riverboat-listener")
+        await super().start()
         if not await wait_event(self._connected, 5.0):
             logger.warning("listener: not connected yet; relying on polling until it is")
 
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        for pending in list(self._background):
-            pending.cancel()
+    async def _after_stop(self) -> None:
+        self._connected.clear()
+        self._background.cancel_all()
 
     @property
     def connected(self) -> bool:
@@ -75,7 +71,7 @@ class Listener:
     async def wait_connected(self) -> None:
         await self._connected.wait()
 
-    async def _loop(self) -> None:
+    async def _run(self) -> None:
         backoff = BACKOFF_START
         first = True
         while True:
@@ -116,9 +112,7 @@ class Listener:
                 logger.exception("listener: %s subscriber failed", topic.value)
                 continue
             if inspect.isawaitable(result):
-                task = asyncio.ensure_future(result)
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
+                self._background.spawn(result, f"{topic.value} subscriber")
 
     def _fire_reconnect(self) -> None:
         for callback in list(self._reconnect_callbacks):

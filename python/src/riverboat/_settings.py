@@ -1,5 +1,7 @@
-"""A client's configuration, validated when the client is created, so a misconfigured
-client fails at construction rather than at ``start``."""
+"""A client's configuration, validated in one place when the client is created, so a
+misconfigured client fails at construction (with the field and the rule) rather than at
+``start``, and nothing downstream checks a setting again. River validates its whole
+``Config`` once in the same way; the rules that span fields are River's."""
 
 from __future__ import annotations
 
@@ -7,17 +9,39 @@ import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from riverboat._defaults import (
+    JOB_TIMEOUT_DEFAULT,
+    MAX_ATTEMPTS_DEFAULT,
+    PRIORITY_DEFAULT,
+    QUEUE_DEFAULT,
+    RESCUE_STUCK_JOBS_AFTER_DEFAULT,
+    Retention,
+)
+from riverboat._identifiers import validate_schema_name
 from riverboat._insert import ClientDefaults
-from riverboat._maintenance.job_cleaner import JobCleanerConfig, Retention
-from riverboat._maintenance.job_rescuer import JobRescuerConfig
 from riverboat._retry import DefaultRetryPolicy, RetryPolicy
-from riverboat._runtime import default_client_id, validate_queues
+from riverboat._rules import (
+    validate_bool,
+    validate_client_id,
+    validate_duration,
+    validate_queue_name,
+    validate_retention,
+)
 from riverboat.contract import Contract
 from riverboat.errors import ValidationError
 from riverboat.events import Events
 from riverboat.periodic import PeriodicJob, validate_periodic_jobs
 from riverboat.worker import QueueConfig, Workers
+
+HOSTNAME_MAX_LENGTH = 60
+
+
+def default_client_id(host: str, now: datetime) -> str:
+    """River's default: host name (dots to underscores, at most 60 characters), "_", and the
+    UTC start time as 2006_01_02T15_04_05_000000."""
+    return host.replace(".", "_")[:HOSTNAME_MAX_LENGTH] + "_" + now.astimezone(UTC).strftime("%Y_%m_%dT%H_%M_%S_%f")
 
 
 @dataclass(frozen=True)
@@ -28,63 +52,17 @@ class WorkSettings:
     workers: Workers
     client_id: str
     retry_policy: RetryPolicy
+    #: Negative: no timeout.
     job_timeout: timedelta
     soft_stop_timeout: timedelta | None
     poll_only: bool
     leader_election: bool
     periodic_jobs: tuple[PeriodicJob, ...]
-    rescuer: JobRescuerConfig
-    cleaner: JobCleanerConfig
+    rescue_stuck_jobs_after: timedelta
+    completed_job_retention: Retention
+    cancelled_job_retention: Retention
+    discarded_job_retention: Retention
     events: Events
-
-
-def work_settings(
-    *,
-    queues: Mapping[str, QueueConfig] | None,
-    workers: Workers | None,
-    client_id: str | None,
-    retry_policy: RetryPolicy | None,
-    job_timeout: timedelta,
-    soft_stop_timeout: timedelta | None,
-    poll_only: bool,
-    leader_election: bool,
-    periodic_jobs: Sequence[PeriodicJob],
-    rescue_stuck_jobs_after: timedelta,
-    completed_job_retention: Retention,
-    cancelled_job_retention: Retention,
-    discarded_job_retention: Retention,
-) -> WorkSettings | None:
-    """The settings of a working client, or ``None`` for an insert-only one (no queues
-    and no workers). Queues and workers come together, as in River."""
-    if not queues and workers is None:
-        if periodic_jobs:
-            raise ValidationError("periodic_jobs", "need a working client (queues and workers)", len(periodic_jobs))
-        return None
-    if not queues:
-        raise ValidationError("queues", "must name at least one queue when workers are given", queues)
-    if not isinstance(workers, Workers):
-        raise ValidationError("workers", "must be a riverboat.Workers when queues are given", workers)
-    validate_queues(queues)
-    if not isinstance(leader_election, bool):
-        raise ValidationError("leader_election", "must be a boolean", leader_election)
-    return WorkSettings(
-        queues=dict(queues),
-        workers=workers,
-        client_id=client_id if client_id is not None else default_client_id(socket.gethostname(), datetime.now(UTC)),
-        retry_policy=retry_policy or DefaultRetryPolicy(),
-        job_timeout=job_timeout,
-        soft_stop_timeout=soft_stop_timeout,
-        poll_only=bool(poll_only),
-        leader_election=leader_election,
-        periodic_jobs=tuple(validate_periodic_jobs(list(periodic_jobs), takes_part_in_election=leader_election)),
-        rescuer=JobRescuerConfig(rescue_stuck_jobs_after=rescue_stuck_jobs_after),
-        cleaner=JobCleanerConfig(
-            completed_job_retention=completed_job_retention,
-            cancelled_job_retention=cancelled_job_retention,
-            discarded_job_retention=discarded_job_retention,
-        ),
-        events=Events(),
-    )
 
 
 @dataclass(frozen=True)
@@ -95,3 +73,103 @@ class ClientSettings:
     defaults: ClientDefaults
     contract: Contract | None
     work: WorkSettings | None
+
+
+def client_settings(
+    *,
+    schema: str | None = None,
+    queue: str = QUEUE_DEFAULT,
+    max_attempts: int = MAX_ATTEMPTS_DEFAULT,
+    priority: int = PRIORITY_DEFAULT,
+    contract: Contract | None = None,
+    **work: Any,
+) -> ClientSettings:
+    """Validate a client's whole configuration; ``work`` holds the working client's settings
+    (the keyword arguments of ``work_settings``)."""
+    if contract is not None and not isinstance(contract, Contract):
+        raise ValidationError("contract", "type", "must be a riverboat.Contract", contract)
+    return ClientSettings(
+        schema=None if schema is None else validate_schema_name(schema),
+        defaults=ClientDefaults(queue=queue, priority=priority, max_attempts=max_attempts),
+        contract=contract,
+        work=work_settings(**work),
+    )
+
+
+def work_settings(
+    *,
+    queues: Mapping[str, QueueConfig] | None,
+    workers: Workers | None,
+    client_id: str | None,
+    retry_policy: RetryPolicy | None,
+    job_timeout: timedelta | None,
+    soft_stop_timeout: timedelta | None,
+    poll_only: bool,
+    leader_election: bool,
+    periodic_jobs: Sequence[PeriodicJob],
+    rescue_stuck_jobs_after: timedelta | None,
+    completed_job_retention: Retention,
+    cancelled_job_retention: Retention,
+    discarded_job_retention: Retention,
+) -> WorkSettings | None:
+    """The settings of a working client, or ``None`` for an insert-only one (no queues and
+    no workers). Every value is checked, whether or not the client works: a bad setting is
+    a bad setting."""
+    validate_bool("poll_only", poll_only)
+    validate_bool("leader_election", leader_election)
+    if job_timeout is not None and (not isinstance(job_timeout, timedelta) or job_timeout == timedelta(0)):
+        raise ValidationError(
+            "job_timeout", "range", "must be a non-zero timedelta (negative: no timeout)", job_timeout
+        )
+    if soft_stop_timeout is not None:
+        validate_duration("soft_stop_timeout", soft_stop_timeout, inclusive=True)
+    if rescue_stuck_jobs_after is None:
+        # River's default: an hour, counted after the job timeout when one is configured.
+        given = job_timeout if job_timeout is not None and job_timeout > timedelta(0) else timedelta(0)
+        rescue_stuck_jobs_after = given + RESCUE_STUCK_JOBS_AFTER_DEFAULT
+    validate_duration("rescue_stuck_jobs_after", rescue_stuck_jobs_after)
+    job_timeout = JOB_TIMEOUT_DEFAULT if job_timeout is None else job_timeout
+    if rescue_stuck_jobs_after < job_timeout:
+        # River's rule: a job still within its timeout must never look stuck.
+        raise ValidationError(
+            "rescue_stuck_jobs_after", "conflict", f"must not be shorter than job_timeout ({job_timeout})",
+            rescue_stuck_jobs_after,
+        )  # fmt: skip
+    validate_retention("completed_job_retention", completed_job_retention)
+    validate_retention("cancelled_job_retention", cancelled_job_retention)
+    validate_retention("discarded_job_retention", discarded_job_retention)
+    if retry_policy is not None and not callable(getattr(retry_policy, "next_retry", None)):
+        raise ValidationError("retry_policy", "type", "must have a next_retry(job, now) method", retry_policy)
+    chosen_id = default_client_id(socket.gethostname(), datetime.now(UTC)) if client_id is None else client_id
+    validate_client_id(chosen_id)
+    validated_periodic = tuple(validate_periodic_jobs(list(periodic_jobs), takes_part_in_election=leader_election))
+    if not queues and workers is None:
+        if validated_periodic:
+            raise ValidationError(
+                "periodic_jobs", "conflict", "need a working client (queues and workers)", len(validated_periodic)
+            )
+        return None
+    if not queues:
+        raise ValidationError("queues", "required", "must name at least one queue when workers are given", queues)
+    if not isinstance(workers, Workers):
+        raise ValidationError("workers", "type", "must be a riverboat.Workers when queues are given", workers)
+    for name, config in queues.items():
+        validate_queue_name(name, field="queues")
+        if not isinstance(config, QueueConfig):
+            raise ValidationError(f"queues[{name!r}]", "type", "must be a riverboat.QueueConfig", config)
+    return WorkSettings(
+        queues=dict(queues),
+        workers=workers,
+        client_id=chosen_id,
+        retry_policy=retry_policy or DefaultRetryPolicy(),
+        job_timeout=job_timeout,
+        soft_stop_timeout=soft_stop_timeout,
+        poll_only=poll_only,
+        leader_election=leader_election,
+        periodic_jobs=validated_periodic,
+        rescue_stuck_jobs_after=rescue_stuck_jobs_after,
+        completed_job_retention=completed_job_retention,
+        cancelled_job_retention=cancelled_job_retention,
+        discarded_job_retention=discarded_job_retention,
+        events=Events(),
+    )

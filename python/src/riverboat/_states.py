@@ -25,6 +25,9 @@ class JobState(StrEnum):
     SCHEDULED = "scheduled"
 
 
+#: Every state's name, in the enum's (alphabetical) order.
+JOB_STATE_NAMES: tuple[str, ...] = tuple(state.value for state in JobState)
+
 STATE_BITS: dict[JobState, int] = {state: 1 << i for i, state in enumerate(JobState)}
 
 _ALL_BITS = (1 << len(STATE_BITS)) - 1
@@ -41,7 +44,7 @@ def states_to_mask(states: Iterable[JobState]) -> int:
 def mask_to_states(mask: int) -> list[JobState]:
     """The states whose bits are set in ``mask``, in bit order."""
     if not 0 <= mask <= _ALL_BITS:
-        raise ValidationError("unique_states", "must be an 8-bit mask (0 to 255)", mask)
+        raise ValidationError("unique_states", "range", "must be an 8-bit mask (0 to 255)", mask)
     return [state for state, bit in STATE_BITS.items() if mask & bit]
 
 

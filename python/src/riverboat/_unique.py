@@ -46,35 +46,40 @@ class UniqueOpts:
         by_args: object = self.by_args
         if not isinstance(by_args, bool):
             if isinstance(by_args, str) or not isinstance(by_args, Sequence):
-                raise ValidationError("unique_opts.by_args", "must be a bool or a sequence of dotted paths", by_args)
+                raise ValidationError(
+                    "unique_opts.by_args", "type", "must be a bool or a sequence of dotted paths", by_args
+                )
             paths = tuple(by_args)
             for path in paths:
                 _split_path(path)
             object.__setattr__(self, "by_args", paths)
         if self.by_period is not None:
             if not isinstance(self.by_period, _dt.timedelta):
-                raise ValidationError("unique_opts.by_period", "must be a timedelta", self.by_period)
+                raise ValidationError("unique_opts.by_period", "type", "must be a timedelta", self.by_period)
             if self.by_period < _dt.timedelta(seconds=1):
-                raise ValidationError("unique_opts.by_period", "must be at least 1 second", self.by_period)
+                raise ValidationError("unique_opts.by_period", "range", "must be at least 1 second", self.by_period)
         if self.by_state is not None:
             if isinstance(self.by_state, str):
-                raise ValidationError("unique_opts.by_state", "must be a sequence of job states", self.by_state)
+                raise ValidationError("unique_opts.by_state", "type", "must be a sequence of job states", self.by_state)
             try:
                 states = tuple(JobState(s) for s in self.by_state)
             except ValueError:
                 raise ValidationError(
-                    "unique_opts.by_state", "must contain only known job states", self.by_state
+                    "unique_opts.by_state", "unknown_state", "must contain only known job states", self.by_state
                 ) from None
             missing = [s.value for s in REQUIRED_UNIQUE_STATES if s not in states]
             if missing:
                 raise ValidationError(
                     "unique_opts.by_state",
+                    "required_states",
                     f"must include available, pending, running and scheduled (missing {', '.join(missing)})",
                     self.by_state,
                 )
             object.__setattr__(self, "by_state", states)
         if self.exclude_kind and not (self.by_args or self.by_queue or self.by_period):
-            raise ValidationError("unique_opts.exclude_kind", "requires by_args, by_period or by_queue", True)
+            raise ValidationError(
+                "unique_opts.exclude_kind", "requires_dimension", "requires by_args, by_period or by_queue", True
+            )
 
     @property
     def is_unique(self) -> bool:
@@ -92,7 +97,7 @@ def unique_states_mask(opts: UniqueOpts) -> int:
 def period_lower_bound(at: _dt.datetime, period: _dt.timedelta) -> _dt.datetime:
     """Start of the period containing ``at``, counting periods from Go's zero time, in UTC."""
     if at.utcoffset() is None:
-        raise ValidationError("scheduled_at", "must be timezone-aware", at)
+        raise ValidationError("scheduled_at", "format", "must be timezone-aware", at)
     since_zero = (at - _GO_ZERO_TIME) // _MICROSECOND
     step = period // _MICROSECOND
     return _GO_ZERO_TIME + _dt.timedelta(microseconds=since_zero - since_zero % step)
@@ -131,7 +136,7 @@ def canonical_args(encoded_args: bytes, selected: tuple[str, ...] | None) -> byt
     """
     start = _skip_ws(encoded_args, 0)
     if start >= len(encoded_args) or encoded_args[start] != _LBRACE:
-        raise ValidationError("args", "must encode a JSON object", encoded_args[:40])
+        raise ValidationError("args", "type", "must encode a JSON object", encoded_args[:40])
     if selected is None:
         members: dict[str, bytes] = {}
         for _raw_key, key, v_start, v_end in _members(encoded_args, start):
@@ -173,7 +178,7 @@ _PLAIN_KEY = re.compile("[ !#-\\[\\]-\x7f]*").fullmatch
 def _split_path(path: object) -> list[str]:
     """Components of a dotted path; a backslash makes the next character literal."""
     if not isinstance(path, str) or not path:
-        raise ValidationError("unique_opts.by_args", "each path must be a non-empty string", path)
+        raise ValidationError("unique_opts.by_args", "path", "each path must be a non-empty string", path)
     components: list[str] = []
     current: list[str] = []
     chars = iter(path)
@@ -191,6 +196,7 @@ def _split_path(path: object) -> list[str]:
         if not component or component.isdigit() or component == "-1":
             raise ValidationError(
                 "unique_opts.by_args",
+                "path",
                 "path components must be non-empty object keys, not array indexes",
                 path,
             )
@@ -311,7 +317,7 @@ def _members(data: bytes, start: int) -> Iterator[tuple[bytes, str, int, int]]:
         if m is None:
             i = _skip_ws(data, i)
             if i < n and data[i] != _RBRACE:
-                raise ValidationError("args", "object keys must be strings", data[i : i + 20])
+                raise ValidationError("args", "type", "object keys must be strings", data[i : i + 20])
             return
         raw_key = m.group(1)
         v_start = m.start(2)

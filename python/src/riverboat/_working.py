@@ -22,15 +22,18 @@ from typing import Any, Protocol
 from psycopg_pool import AsyncConnectionPool
 
 from riverboat._leader import Elector
-from riverboat._maintenance.periodic_job_enqueuer import PeriodicInsert
+from riverboat._maintenance.job_cleaner import JobCleanerConfig
+from riverboat._maintenance.job_rescuer import JobRescuerConfig
 from riverboat._maintenance.queue_maintainer import QueueMaintainer, standard_services
 from riverboat._notify import Topic
 from riverboat._retry import RetryPolicy
 from riverboat._runtime import Runtime
+from riverboat._service import Lifecycle
 from riverboat._settings import WorkSettings
 from riverboat.contract import Contract
 from riverboat.errors import ValidationError
 from riverboat.job import Job
+from riverboat.periodic import PeriodicInsert
 
 logger = logging.getLogger("riverboat")
 
@@ -52,9 +55,11 @@ class Working:
         insert_periodic: InsertPeriodic,
     ) -> None:
         if not isinstance(pool.conninfo, str):
-            raise ValidationError("pool", "must have a conninfo string (the listener opens its own connection)")
+            raise ValidationError(
+                "pool", "type", "must have a conninfo string (the listener opens its own connection)", pool
+            )
         self.elector: Elector | None = None
-        services: list[Elector | QueueMaintainer] = []
+        services: list[Lifecycle] = []
         if settings.leader_election:
             self.elector = Elector(connect=pool.connection, client_id=settings.client_id, schema=schema)
             maintainer = QueueMaintainer(
@@ -66,8 +71,12 @@ class Working:
                     is_known_kind=settings.workers.__contains__,
                     periodic_jobs=settings.periodic_jobs,
                     insert_many=insert_periodic,
-                    rescuer=settings.rescuer,
-                    cleaner=settings.cleaner,
+                    rescuer=JobRescuerConfig(rescue_stuck_jobs_after=settings.rescue_stuck_jobs_after),
+                    cleaner=JobCleanerConfig(
+                        completed_job_retention=settings.completed_job_retention,
+                        cancelled_job_retention=settings.cancelled_job_retention,
+                        discarded_job_retention=settings.discarded_job_retention,
+                    ),
                 ),
             )
             # Services stop in reverse: maintenance ends before leadership is given up.
@@ -75,16 +84,9 @@ class Working:
         self.runtime = Runtime(
             pool=pool,
             listener_conninfo=pool.conninfo,
-            queues=settings.queues,
-            workers=settings.workers,
+            settings=settings,
             schema=schema,
-            client_id=settings.client_id,
-            retry_policy=settings.retry_policy,
-            job_timeout=settings.job_timeout,
-            soft_stop_timeout=settings.soft_stop_timeout,
-            poll_only=settings.poll_only,
             services=services,
-            events=settings.events,
             contract=contract,
         )
         if self.elector is not None:
@@ -113,10 +115,8 @@ class Working:
         await self.runtime.stop_and_cancel()
 
 
-class Workable(Protocol):
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
+class Workable(Lifecycle, Protocol):
+    """A working client, as ``serve`` drives it."""
 
     async def stop_and_cancel(self) -> None: ...
 

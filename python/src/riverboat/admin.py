@@ -1,85 +1,28 @@
 """Types of the admin operations (spec/12-queues-and-admin.md): list parameters and
-cursors, queue rows, and the errors the operations raise. The operations themselves are
-methods of ``AsyncClient``/``Client`` (implemented in ``riverboat._async.admin``)."""
+cursors, and queue rows. The operations themselves are methods of ``AsyncClient`` /
+``Client`` (implemented in ``riverboat._async.admin``); their errors are in ``riverboat.errors``."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from riverboat.errors import RiverboatError, ValidationError
+from riverboat._rules import validate_priority
+from riverboat._states import JOB_STATE_NAMES
+from riverboat.errors import ValidationError
 from riverboat.job import Job
 
-JOB_STATES = ("available", "cancelled", "completed", "discarded", "pending", "retryable", "running", "scheduled")
 ORDER_FIELDS = ("id", "scheduled_at", "finalized_at")
 JOB_LIST_LIMIT_DEFAULT = 100
 JOB_LIST_LIMIT_MAX = 10_000
 QUEUE_LIST_LIMIT_DEFAULT = 100
-ALL_QUEUES = "*"
-# River Go's queue name rule.
-QUEUE_NAME_PATTERN = re.compile(r"^(?:[a-z0-9])+(?:[_|\-]?[a-z0-9]+)*$")
-QUEUE_NAME_MAX_LENGTH = 64
 
 OrderField = Literal["id", "scheduled_at", "finalized_at"]
-
-
-class NotFoundError(RiverboatError, LookupError):
-    """The job or queue named does not exist."""
-
-
-class JobNotFoundError(NotFoundError):
-    def __init__(self, job_id: int) -> None:
-        self.job_id = job_id
-        super().__init__(f"job {job_id} not found")
-
-
-class QueueNotFoundError(NotFoundError):
-    def __init__(self, name: str) -> None:
-        self.name = name
-        super().__init__(f"queue {name!r} not found")
-
-
-class JobRunningError(RiverboatError):
-    """The operation never touches a running job (delete); cancel it first."""
-
-    def __init__(self, job_id: int) -> None:
-        self.job_id = job_id
-        super().__init__(f"job {job_id} is running and cannot be deleted; cancel it first")
-
-
-class UniqueConflictError(RiverboatError):
-    """Retrying the job would break its unique key: another live job holds it."""
-
-    def __init__(self, job_id: int) -> None:
-        self.job_id = job_id
-        super().__init__(f"retrying job {job_id} conflicts with another active job with the same unique key")
-
-
-def validate_queue_name(name: str, *, allow_all: bool = False) -> str:
-    """River's queue name rule; ``'*'`` (every queue) where ``allow_all``."""
-    if allow_all and name == ALL_QUEUES:
-        return name
-    if not isinstance(name, str) or len(name) > QUEUE_NAME_MAX_LENGTH or not QUEUE_NAME_PATTERN.fullmatch(name):
-        rule = "must be '*' or " if allow_all else "must be "
-        raise ValidationError(
-            "queue",
-            rule + f"a queue name of at most {QUEUE_NAME_MAX_LENGTH} lowercase "
-            "letters, digits and single _ - | separators",
-            name,
-        )
-    return name
-
-
-def validate_job_id(job_id: int) -> int:
-    if isinstance(job_id, bool) or not isinstance(job_id, int) or job_id < 1:
-        raise ValidationError("id", "must be a positive integer", job_id)
-    return job_id
 
 
 @dataclass(frozen=True)
@@ -99,6 +42,22 @@ class Queue:
     @property
     def paused(self) -> bool:
         return self.paused_at is not None
+
+
+@dataclass(frozen=True)
+class LeaderRow:
+    """The ``river_leader`` row."""
+
+    leader_id: str
+    elected_at: datetime
+    expires_at: datetime
+    name: str = "default"
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> LeaderRow:
+        return cls(
+            leader_id=row["leader_id"], elected_at=row["elected_at"], expires_at=row["expires_at"], name=row["name"]
+        )
 
 
 @dataclass(frozen=True)
@@ -134,9 +93,9 @@ class JobListCursor:
             after_time = None if raw["t"] is None else datetime.fromisoformat(raw["t"])
             cursor = cls(raw["o"], bool(raw["d"]), int(raw["id"]), after_time)
         except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-            raise ValidationError("cursor", "must be a cursor returned by job_list", text) from exc
+            raise ValidationError("cursor", "format", "must be a cursor returned by job_list", text) from exc
         if cursor.order_by not in ORDER_FIELDS or (cursor.order_by != "id" and cursor.after_time is None):
-            raise ValidationError("cursor", "must be a cursor returned by job_list", text)
+            raise ValidationError("cursor", "format", "must be a cursor returned by job_list", text)
         return cursor
 
 
@@ -163,21 +122,22 @@ class JobListParams:
 
     def __post_init__(self) -> None:
         if self.order_by not in ORDER_FIELDS:
-            raise ValidationError("order_by", f"must be one of {', '.join(ORDER_FIELDS)}", self.order_by)
+            raise ValidationError("order_by", "choice", f"must be one of {', '.join(ORDER_FIELDS)}", self.order_by)
         if isinstance(self.limit, bool) or not isinstance(self.limit, int) or not 1 <= self.limit <= JOB_LIST_LIMIT_MAX:
-            raise ValidationError("limit", f"must be an integer from 1 to {JOB_LIST_LIMIT_MAX}", self.limit)
+            raise ValidationError("limit", "range", f"must be an integer from 1 to {JOB_LIST_LIMIT_MAX}", self.limit)
         for state in self.states or ():
-            if state not in JOB_STATES:
-                raise ValidationError("states", f"must be job states ({', '.join(JOB_STATES)})", state)
+            if state not in JOB_STATE_NAMES:
+                raise ValidationError(
+                    "states", "unknown_state", f"must be job states ({', '.join(JOB_STATE_NAMES)})", state
+                )
         for priority in self.priorities or ():
-            if isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 4:
-                raise ValidationError("priorities", "must be integers from 1 to 4", priority)
+            validate_priority(priority, field="priorities")
         if self.metadata is not None and not isinstance(self.metadata, Mapping):
-            raise ValidationError("metadata", "must be a JSON object", self.metadata)
+            raise ValidationError("metadata", "type", "must be a JSON object", self.metadata)
         if self.cursor is not None:
             cursor = JobListCursor.decode(self.cursor)
             if (cursor.order_by, cursor.descending) != (self.order_by, self.descending):
-                raise ValidationError("cursor", "was made for a different order", self.cursor)
+                raise ValidationError("cursor", "conflict", "was made for a different order", self.cursor)
 
     def query_params(self) -> dict[str, Any]:
         """The named parameters of queries/job_list.sql and job_delete_many.sql."""

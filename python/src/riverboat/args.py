@@ -63,7 +63,7 @@ def kind_of(args: ArgsLike) -> str:
         return args.kind
     kind = getattr(type(args), "kind", None)
     if not dataclasses.is_dataclass(args) or isinstance(args, type) or not isinstance(kind, str):
-        raise ValidationError("args", _NOT_ARGS, args)
+        raise ValidationError("args", "type", _NOT_ARGS, args)
     return kind
 
 
@@ -76,17 +76,17 @@ def encode_args(args: ArgsLike) -> bytes:
             try:
                 value = json.loads(text, parse_constant=_reject_constant)
             except ValueError as exc:
-                raise ValidationError("args", f"must be JSON text: {exc}", raw) from exc
+                raise ValidationError("args", "json", f"must be JSON text: {exc}", raw) from exc
             if not isinstance(value, dict):
-                raise ValidationError("args", "must be a JSON object", raw)
+                raise ValidationError("args", "type", "must be a JSON object", raw)
             return text
         if not isinstance(raw, Mapping):
-            raise ValidationError("args", "must be a JSON object (a mapping)", raw)
+            raise ValidationError("args", "type", "must be a JSON object (a mapping)", raw)
         return encode(dict(raw))
     kind_of(args)
     encoded = encode(args)
     if not encoded.startswith(b"{"):
-        raise ValidationError("args", "must encode to a JSON object", args)
+        raise ValidationError("args", "type", "must encode to a JSON object", args)
     return encoded
 
 
@@ -96,7 +96,7 @@ def args_json_schema(cls: type[Any]) -> dict[str, Any]:
     own = getattr(cls, "json_schema", None)
     if own is not None:
         if not isinstance(own, Mapping):
-            raise ValidationError("json_schema", "must be a JSON Schema object", own)
+            raise ValidationError("json_schema", "type", "must be a JSON Schema object", own)
         return dict(own)
     schema: dict[str, Any] = TypeAdapter(cls).json_schema()
     return schema

@@ -25,7 +25,7 @@ _INSERT_ONLY = "this client was created without queues and workers, so it only i
 def _settings_of(client: AsyncClientBase | ClientBase) -> WorkSettings:
     work = client._settings.work
     if work is None:
-        raise ValidationError("workers", _INSERT_ONLY)
+        raise ValidationError("workers", "required", _INSERT_ONLY)
     return work
 
 
@@ -128,7 +128,7 @@ class Client(ClientBase):
         database: what ``run()`` works with (and ``riverboat work`` given a sync client)."""
         conninfo = self._pool.conninfo
         if not isinstance(conninfo, str):
-            raise ValidationError("pool", "must have a conninfo string to work jobs")
+            raise ValidationError("pool", "type", "must have a conninfo string to work jobs")
         return AsyncClient._from_settings(conninfo, self._settings)
 
     async def _run(self, handle_signals: bool) -> None:

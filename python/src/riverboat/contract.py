@@ -18,33 +18,15 @@ import jsonschema
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 
-from riverboat._insert import InsertOpts, validate_kind
+from riverboat._insert import InsertOpts
+from riverboat._rules import validate_kind
 from riverboat._states import JobState
+from riverboat._time import format_time, parse_time
 from riverboat._unique import UniqueOpts
 from riverboat.args import ArgsLike, RawArgs, args_json_schema
-from riverboat.errors import ValidationError
-from riverboat.job import format_time, parse_time
+from riverboat.errors import ArgsContractError, UnknownKindError, ValidationError
 
 CONTRACT_VERSION = 1
-
-
-class UnknownKindError(ValidationError):
-    """The client has a contract and the kind is not in it."""
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        super().__init__("kind", "is not in the client's job-args contract", kind)
-
-
-class ArgsContractError(ValidationError):
-    """Args broke their kind's JSON Schema. ``pointer`` is the JSON pointer (RFC 6901) of
-    the offending value, ``rule`` the schema keyword it broke and why."""
-
-    def __init__(self, kind: str, pointer: str, keyword: str, message: str) -> None:
-        self.kind = kind
-        self.pointer = pointer
-        self.keyword = keyword
-        super().__init__(f"args of kind {kind!r} at JSON pointer {pointer!r}", f"{keyword}: {message}")
 
 
 def _pointer(path: Iterable[str | int]) -> str:
@@ -103,7 +85,7 @@ def insert_opts_from_json(doc: Mapping[str, Any]) -> InsertOpts:
     if "scheduled_at" in fields:
         parsed = parse_time(fields["scheduled_at"])
         if parsed is None:
-            raise ValidationError("scheduled_at", "must be an RFC 3339 time", fields["scheduled_at"])
+            raise ValidationError("scheduled_at", "format", "must be an RFC 3339 time", fields["scheduled_at"])
         fields["scheduled_at"] = parsed
     if "unique_opts" in fields:
         fields["unique_opts"] = unique_opts_from_json(fields["unique_opts"])
@@ -126,22 +108,36 @@ class KindContract:
     insert_opts: InsertOpts | None = None
 
 
+class ArgsValidator:
+    """One kind's args schema, compiled: the one check of args against a contract, used
+    when inserting and again before working."""
+
+    def __init__(self, kind: str, args_schema: Mapping[str, Any]) -> None:
+        cls = jsonschema.validators.validator_for(args_schema)
+        try:
+            cls.check_schema(dict(args_schema))
+        except jsonschema.SchemaError as exc:
+            raise ValidationError(
+                f"args_schema of kind {kind!r}", "format", f"is not a valid JSON Schema: {exc.message}"
+            ) from exc
+        self.kind = kind
+        self._validator: Validator = cls(dict(args_schema))
+
+    def check(self, args: Any) -> None:
+        """Raise ``ArgsContractError`` naming the most relevant violation, if any."""
+        error = best_match(self._validator.iter_errors(args))
+        if error is not None:
+            raise ArgsContractError(self.kind, _pointer(error.absolute_path), str(error.validator), error.message)
+
+
 class Contract:
     """A job-args contract: build it from kinds, export it, load it, check args with it."""
 
     def __init__(self, kinds: Mapping[str, KindContract]) -> None:
         self.kinds = dict(kinds)
-        self._validators: dict[str, Validator] = {}
-        for kind, entry in self.kinds.items():
-            validate_kind(kind)
-            cls = jsonschema.validators.validator_for(entry.args_schema)
-            try:
-                cls.check_schema(entry.args_schema)
-            except jsonschema.SchemaError as exc:
-                raise ValidationError(
-                    f"args_schema of kind {kind!r}", f"is not a valid JSON Schema: {exc.message}"
-                ) from exc
-            self._validators[kind] = cls(entry.args_schema)
+        self._validators = {
+            kind: ArgsValidator(validate_kind(kind), entry.args_schema) for kind, entry in self.kinds.items()
+        }
 
     @classmethod
     def from_kinds(cls, kinds: Iterable[type[Any]]) -> Contract:
@@ -150,12 +146,14 @@ class Contract:
         for kind_cls in kinds:
             kind = getattr(kind_cls, "kind", None)
             if not isinstance(kind, str) or not dataclasses.is_dataclass(kind_cls):
-                raise ValidationError("kinds", "each must be a dataclass with a `kind` class attribute", kind_cls)
+                raise ValidationError(
+                    "kinds", "type", "each must be a dataclass with a `kind` class attribute", kind_cls
+                )
             if kind in entries:
-                raise ValidationError("kinds", "each kind may appear once", kind)
+                raise ValidationError("kinds", "duplicate", "each kind may appear once", kind)
             opts = getattr(kind_cls, "insert_opts", None)
             if opts is not None and not isinstance(opts, InsertOpts):
-                raise ValidationError("insert_opts", "must be an InsertOpts", opts)
+                raise ValidationError("insert_opts", "type", "must be an InsertOpts", opts)
             entries[kind] = KindContract(args_json_schema(kind_cls), opts)
         return cls(entries)
 
@@ -166,7 +164,9 @@ class Contract:
         error = best_match(jsonschema.Draft202012Validator(meta_schema()).iter_errors(value))
         if error is not None:
             raise ValidationError(
-                f"contract at JSON pointer {_pointer(error.absolute_path)!r}", f"{error.validator}: {error.message}"
+                f"contract at JSON pointer {_pointer(error.absolute_path)!r}",
+                "contract",
+                f"{error.validator}: {error.message}",
             )
         return cls(
             {
@@ -192,14 +192,16 @@ class Contract:
                 kinds[kind]["insert_opts"] = insert_opts_to_json(entry.insert_opts)
         return {"riverboat_contract": CONTRACT_VERSION, "kinds": kinds}
 
+    def validator(self, kind: str) -> ArgsValidator | None:
+        """The compiled args schema of ``kind``, or ``None`` if the contract lacks it."""
+        return self._validators.get(kind)
+
     def check(self, kind: str, encoded_args: bytes) -> None:
         """Raise ``UnknownKindError`` or ``ArgsContractError`` unless the args fit."""
         validator = self._validators.get(kind)
         if validator is None:
             raise UnknownKindError(kind)
-        error = best_match(validator.iter_errors(json.loads(encoded_args)))
-        if error is not None:
-            raise ArgsContractError(kind, _pointer(error.absolute_path), str(error.validator), error.message)
+        validator.check(json.loads(encoded_args))
 
     def with_defaults(self, args: ArgsLike) -> ArgsLike:
         """``RawArgs`` without options take their kind's defaults from the contract."""

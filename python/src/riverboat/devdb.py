@@ -24,17 +24,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from riverboat.errors import RiverboatError
+from riverboat.errors import DevDatabaseError
 
 SERVER_USER = "postgres"
 DATABASE_NAME = "riverboat"
 _STATE_FILE = "devdb.json"
 _START_TIMEOUT_SECONDS = 60
 _NON_DURABLE_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
-
-
-class DevDatabaseError(RiverboatError):
-    """The development database could not be found, started or stopped."""
 
 
 BINDIR_ENV = "RIVERBOAT_PG_BINDIR"

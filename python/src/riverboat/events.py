@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+from riverboat._states import JobState
 from riverboat.job import Job
 
 logger = logging.getLogger("riverboat")
@@ -23,6 +24,20 @@ class EventKind(StrEnum):
     DISCARDED = "discarded"
     #: Cancelled by the client's stop: ``available`` again, attempt given back, no error.
     INTERRUPTED = "interrupted"
+
+
+# A job stored in one of these states ended that way, whatever its worker's outcome was
+# (a completion racing a remote cancel, a job completed in the worker's own transaction).
+_EVENT_BY_FINAL_STATE = {
+    JobState.COMPLETED: EventKind.COMPLETED,
+    JobState.CANCELLED: EventKind.CANCELLED,
+    JobState.DISCARDED: EventKind.DISCARDED,
+}
+
+
+def event_kind(stored: JobState, outcome: EventKind) -> EventKind:
+    """The event of a job whose row was stored in state ``stored`` after ``outcome``."""
+    return _EVENT_BY_FINAL_STATE.get(stored, outcome)
 
 
 @dataclass(frozen=True)

@@ -10,32 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from riverboat._states import JobState, mask_to_states
-
-#: Stands in for an ``at`` that another writer left unreadable (see ``AttemptError.from_json``).
-UNKNOWN_TIME = datetime(1, 1, 1, tzinfo=UTC)
-
-
-def format_time(value: datetime) -> str:
-    """``value`` in UTC as Go's ``time.Time`` JSON writes it (RFC 3339, trailing fraction
-    zeros trimmed), e.g. ``2026-01-02T03:04:05.6789Z``. Go reads this back exactly."""
-    utc = value.astimezone(UTC)
-    # Not strftime: its %Y drops the zero padding of years before 1000 on glibc.
-    text = f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}"
-    if utc.microsecond:
-        text += f".{utc.microsecond:06d}".rstrip("0")
-    return text + "Z"
-
-
-def parse_time(text: str) -> datetime | None:
-    """An RFC 3339 time (any offset, up to nanoseconds) in UTC, or ``None`` if unreadable.
-    A time without an offset is taken as UTC."""
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+from riverboat._time import UNKNOWN_TIME, format_time, parse_time
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from psycopg import sql
 from riverboat import _catalog
 from riverboat._identifiers import validate_schema_name
 from riverboat._queries import apply_schema, query
-from riverboat.errors import RiverboatError, ValidationError
+from riverboat.errors import DatabaseConnectionError, MigrationError, ValidationError
 
 MAIN_LINE = "main"
 Direction = Literal["up", "down"]
@@ -43,14 +43,6 @@ _LEDGER_CREATED_VERSION = 1
 _LEDGER_LINE_VERSION = 5
 _FILE_PATTERN = re.compile(r"^(\d{3})_([a-z0-9_]+)\.(up|down)\.sql$")
 _LINE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-class MigrationError(RiverboatError):
-    """Migrations could not be read, applied, reverted or verified."""
-
-
-class DatabaseConnectionError(MigrationError):
-    """The database could not be reached or refused the connection."""
 
 
 @dataclass(frozen=True)
@@ -138,14 +130,16 @@ def migrations(line: str = MAIN_LINE) -> tuple[Migration, ...]:
     """Every version of ``line``, oldest first (an empty line has none)."""
     lines = _load_all()
     if line not in lines:
-        raise ValidationError("line", f"must be one of {', '.join(lines)}", line)
+        raise ValidationError("line", "choice", f"must be one of {', '.join(lines)}", line)
     return lines[line]
 
 
 def _migration(line: str, version: int) -> Migration:
     known = migrations(line)
     if not 1 <= version <= len(known):
-        raise ValidationError("version", f"must be a version of line {line!r} ({_describe_range(known)})", version)
+        raise ValidationError(
+            "version", "choice", f"must be a version of line {line!r} ({_describe_range(known)})", version
+        )
     return known[version - 1]
 
 
@@ -157,7 +151,7 @@ def migration_sql(line: str, version: int, direction: Direction, schema: str | N
     """The SQL of one version in one direction, for ``schema`` (default: unqualified names), ready
     for another migration tool. It does not record the version in ``river_migration``."""
     if direction not in ("up", "down"):
-        raise ValidationError("direction", "must be 'up' or 'down'", direction)
+        raise ValidationError("direction", "choice", "must be 'up' or 'down'", direction)
     migration = _migration(line, version)
     return apply_schema(migration.up_sql if direction == "up" else migration.down_sql, schema)
 
@@ -327,7 +321,10 @@ class Migrator:
         known = migrations(line)
         if target_version is not None and not 1 <= target_version <= len(known):
             raise ValidationError(
-                "target_version", f"must be a version of line {line!r} ({_describe_range(known)})", target_version
+                "target_version",
+                "choice",
+                f"must be a version of line {line!r} ({_describe_range(known)})",
+                target_version,
             )
         target = len(known) if target_version is None else target_version
         return self._run(self._up, known[:target])
@@ -350,7 +347,10 @@ class Migrator:
         known = migrations(line)
         if target_version is not None and not 0 <= target_version <= len(known):
             raise ValidationError(
-                "target_version", f"must be 0 or a version of line {line!r} ({_describe_range(known)})", target_version
+                "target_version",
+                "choice",
+                f"must be 0 or a version of line {line!r} ({_describe_range(known)})",
+                target_version,
             )
         return self._run(self._down, line, target_version)
 

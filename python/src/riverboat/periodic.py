@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from riverboat._cron import Schedule, to_schedule
@@ -41,9 +41,9 @@ class PeriodicJob:
     def __post_init__(self) -> None:
         object.__setattr__(self, "parsed_schedule", to_schedule(self.schedule))
         if not callable(self.constructor):
-            raise ValidationError("constructor", "must be callable", self.constructor)
+            raise ValidationError("constructor", "type", "must be callable", self.constructor)
         if self.id is not None and (not isinstance(self.id, str) or not self.id):
-            raise ValidationError("id", "must be a non-empty string or None", self.id)
+            raise ValidationError("id", "type", "must be a non-empty string or None", self.id)
 
     def metadata(self) -> dict[str, Any]:
         """The metadata River Go puts on a job inserted for this periodic job."""
@@ -53,16 +53,30 @@ class PeriodicJob:
         return extra
 
 
+@dataclass(frozen=True)
+class PeriodicInsert:
+    """One job to insert: what the constructor built, the metadata to merge into its
+    options, and the run time to use as ``scheduled_at`` unless the options set one (as
+    River Go does, so the job is inserted ``scheduled`` and the job scheduler releases it)."""
+
+    args: Any
+    opts: Any
+    metadata: dict[str, Any]
+    scheduled_at: datetime
+
+
 def validate_periodic_jobs(jobs: list[PeriodicJob], *, takes_part_in_election: bool) -> list[PeriodicJob]:
     """Refuse periodic jobs on a client kept out of election (it never leads) and duplicate IDs."""
     if jobs and not takes_part_in_election:
-        raise ValidationError("periodic_jobs", "need a client that takes part in leader election", len(jobs))
+        raise ValidationError(
+            "periodic_jobs", "conflict", "need a client that takes part in leader election", len(jobs)
+        )
     seen: set[str] = set()
     for job in jobs:
         if not isinstance(job, PeriodicJob):
-            raise ValidationError("periodic_jobs", "must contain PeriodicJob values", job)
+            raise ValidationError("periodic_jobs", "type", "must contain PeriodicJob values", job)
         if job.id is not None:
             if job.id in seen:
-                raise ValidationError("periodic_jobs", "IDs must be unique", job.id)
+                raise ValidationError("periodic_jobs", "duplicate", "IDs must be unique", job.id)
             seen.add(job.id)
     return jobs

@@ -17,11 +17,9 @@ from riverboat._complete import batch_params
 from riverboat._execute import JobExecutor, Running
 from riverboat._queries import query
 from riverboat._retry import DefaultRetryPolicy, RetryPolicy
-from riverboat.events import Event, EventKind
+from riverboat.events import Event, event_kind
 from riverboat.job import Job
 from riverboat.worker import JobContext, Worker, Workers
-
-_STATE_EVENTS = {"completed": EventKind.COMPLETED, "cancelled": EventKind.CANCELLED, "discarded": EventKind.DISCARDED}
 
 
 def _kind(args_type: Any) -> str:
@@ -120,4 +118,4 @@ async def work_job(
         stored = await cur.fetchone()
         assert stored is not None
     final = Job.from_row(stored)
-    return Event(kind=_STATE_EVENTS.get(final.state.value, completion.outcome), job=final, duration=completion.duration)
+    return Event(kind=event_kind(final.state, completion.outcome), job=final, duration=completion.duration)

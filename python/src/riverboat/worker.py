@@ -11,48 +11,28 @@ job being worked.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Awaitable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 
-from riverboat.errors import RiverboatError, ValidationError
+from riverboat._defaults import (
+    FETCH_COOLDOWN_DEFAULT,
+    FETCH_INTERVAL_MIN,
+    FETCH_POLL_INTERVAL_DEFAULT,
+    MAX_WORKERS_DEFAULT,
+    MAX_WORKERS_LIMIT,
+)
+from riverboat._rules import validate_count, validate_duration, validate_worker_kind
+from riverboat.errors import JobCancel, JobDiscard, JobSnooze, RiverboatError, ValidationError
 from riverboat.job import Job
 
 Args = TypeVar("Args")
 
-#: River's worker kind rule: a word character, then at least one more allowed character.
-KIND_PATTERN = re.compile(r"\A[\w][\w\-\[\]<>/.·:+]+\Z")
 OUTPUT_MAX_BYTES = 32 * 1024 * 1024
-MAX_WORKERS_LIMIT = 10_000
-MIN_FETCH_INTERVAL = timedelta(milliseconds=1)
 #: The ``timeout`` meaning "never time out", as River's -1.
 NO_TIMEOUT = timedelta(seconds=-1)
-
-
-class JobCancel(RiverboatError):
-    """Raised from ``work`` (see ``cancel``): the job ends ``cancelled``, never retried."""
-
-
-class JobDiscard(RiverboatError):
-    """Raised from ``work`` (see ``discard``): the job ends ``discarded``, never retried."""
-
-
-class JobSnooze(RiverboatError):
-    """Raised from ``work`` (see ``snooze``): the job runs again after ``duration``, the
-    attempt is given back and no error is recorded."""
-
-    def __init__(self, duration: timedelta) -> None:
-        if not isinstance(duration, timedelta) or duration < timedelta(0):
-            raise ValidationError("snooze duration", "must be a timedelta >= 0", duration)
-        self.duration = duration
-        super().__init__(f"snoozed for {duration}")
-
-
-class ArgsContractViolation(RiverboatError):
-    """The args broke the worker's contract; retrying can't fix that, so the job is discarded."""
 
 
 @dataclass(frozen=True)
@@ -135,7 +115,7 @@ def record_output(value: Any) -> None:
     """Store ``value`` (JSON, at most 32 MB encoded) as ``metadata.output`` when the job ends."""
     encoded = json.dumps(value)
     if len(encoded.encode("utf-8")) > OUTPUT_MAX_BYTES:
-        raise ValidationError("output", f"must encode to at most {OUTPUT_MAX_BYTES} bytes of JSON")
+        raise ValidationError("output", "length", f"must encode to at most {OUTPUT_MAX_BYTES} bytes of JSON")
     current_context().metadata_updates["output"] = value
 
 
@@ -203,16 +183,15 @@ class Workers:
 
     def add(self, worker: Worker[Any]) -> Worker[Any]:
         if not isinstance(worker, Worker):
-            raise ValidationError("worker", "must be an instance of riverboat.worker.Worker", worker)
+            raise ValidationError("worker", "type", "must be an instance of riverboat.Worker", worker)
         kind = getattr(worker, "kind", None)
-        if not isinstance(kind, str) or not kind:
-            raise ValidationError("worker.kind", "every worker must name its kind", type(worker).__name__)
-        if not KIND_PATTERN.match(kind) or len(kind) >= 128:
-            raise ValidationError("worker.kind", f"must match {KIND_PATTERN.pattern} and be < 128 characters", kind)
+        if kind is None:
+            raise ValidationError("worker.kind", "required", "every worker must name its kind", type(worker).__name__)
+        validate_worker_kind(kind)
         if kind in self._by_kind:
-            raise ValidationError("worker.kind", "is already registered", kind)
+            raise ValidationError("worker.kind", "duplicate", "is already registered", kind)
         if worker.timeout is not None and not isinstance(worker.timeout, timedelta):
-            raise ValidationError("worker.timeout", "must be a timedelta or None", worker.timeout)
+            raise ValidationError("worker.timeout", "type", "must be a timedelta or None", worker.timeout)
         self._by_kind[kind] = worker
         return worker
 
@@ -233,18 +212,15 @@ class Workers:
 class QueueConfig:
     """How one client works one queue (River's defaults)."""
 
-    max_workers: int = 100
-    fetch_cooldown: timedelta = timedelta(milliseconds=100)
-    fetch_poll_interval: timedelta = timedelta(seconds=1)
+    max_workers: int = MAX_WORKERS_DEFAULT
+    fetch_cooldown: timedelta = FETCH_COOLDOWN_DEFAULT
+    fetch_poll_interval: timedelta = FETCH_POLL_INTERVAL_DEFAULT
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_workers, bool) or not isinstance(self.max_workers, int):
-            raise ValidationError("max_workers", "must be an integer", self.max_workers)
-        if not 1 <= self.max_workers <= MAX_WORKERS_LIMIT:
-            raise ValidationError("max_workers", f"must be between 1 and {MAX_WORKERS_LIMIT}", self.max_workers)
-        for name in ("fetch_cooldown", "fetch_poll_interval"):
-            value = getattr(self, name)
-            if not isinstance(value, timedelta) or value < MIN_FETCH_INTERVAL:
-                raise ValidationError(name, "must be a timedelta of at least 1 ms", value)
+        validate_count("max_workers", self.max_workers, high=MAX_WORKERS_LIMIT)
+        validate_duration("fetch_cooldown", self.fetch_cooldown, minimum=FETCH_INTERVAL_MIN, inclusive=True)
+        validate_duration("fetch_poll_interval", self.fetch_poll_interval, minimum=FETCH_INTERVAL_MIN, inclusive=True)
         if self.fetch_poll_interval < self.fetch_cooldown:
-            raise ValidationError("fetch_poll_interval", "must be at least fetch_cooldown", self.fetch_poll_interval)
+            raise ValidationError(
+                "fetch_poll_interval", "conflict", "must be at least fetch_cooldown", self.fetch_poll_interval
+            )

@@ -15,24 +15,17 @@ from psycopg import AsyncConnection
 from psycopg.errors import UniqueViolation
 from psycopg.rows import dict_row
 
-from riverboat._leader import LeaderRow
-from riverboat._maintenance.job_rescuer import rfc3339
 from riverboat._queries import query
-from riverboat.admin import (
-    ALL_QUEUES,
-    QUEUE_LIST_LIMIT_DEFAULT,
-    JobListCursor,
-    JobListParams,
-    JobListResult,
+from riverboat._rules import ALL_QUEUES, validate_count, validate_job_id, validate_queue_name
+from riverboat._time import format_time
+from riverboat.admin import QUEUE_LIST_LIMIT_DEFAULT, JobListCursor, JobListParams, JobListResult, LeaderRow, Queue
+from riverboat.errors import (
     JobNotFoundError,
     JobRunningError,
-    Queue,
     QueueNotFoundError,
     UniqueConflictError,
-    validate_job_id,
-    validate_queue_name,
+    ValidationError,
 )
-from riverboat.errors import ValidationError
 from riverboat.job import Job
 
 
@@ -88,7 +81,7 @@ async def job_cancel(conn: AsyncConnection[Any], schema: str | None, job_id: int
                 "id": validate_job_id(job_id),
                 "now": None,
                 "schema": schema,
-                "cancel_attempted_at": json.dumps(rfc3339(now)),
+                "cancel_attempted_at": json.dumps(format_time(now)),
             },
         )
     if row is None:
@@ -124,7 +117,7 @@ async def job_delete(conn: AsyncConnection[Any], schema: str | None, job_id: int
 async def job_delete_many(conn: AsyncConnection[Any], schema: str | None, params: JobListParams) -> list[Job]:
     """Delete up to ``params.limit`` jobs matching its filters (never running ones)."""
     if params.cursor is not None:
-        raise ValidationError("cursor", "is not used by job_delete_many", params.cursor)
+        raise ValidationError("cursor", "conflict", "is not used by job_delete_many", params.cursor)
     async with conn.transaction():
         rows = await _fetch_all(conn, "job_delete_many", schema, params.query_params())
     jobs = [Job.from_row(r) for r in rows]
@@ -143,8 +136,7 @@ async def queue_list(
     conn: AsyncConnection[Any], schema: str | None, limit: int = QUEUE_LIST_LIMIT_DEFAULT
 ) -> list[Queue]:
     """Registered queues by name."""
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ValidationError("limit", "must be an integer >= 1", limit)
+    validate_count("limit", limit)
     return [Queue.from_row(r) for r in await _fetch_all(conn, "queue_list", schema, {"limit": limit})]
 
 
@@ -173,7 +165,7 @@ async def queue_update(conn: AsyncConnection[Any], schema: str | None, name: str
     """Replace a queue's metadata and announce it with ``metadata_changed``."""
     validate_queue_name(name)
     if not isinstance(metadata, dict):
-        raise ValidationError("metadata", "must be a JSON object", metadata)
+        raise ValidationError("metadata", "type", "must be a JSON object", metadata)
     async with conn.transaction():
         row = await _fetch_one(conn, "queue_update", schema, {"name": name, "metadata": json.dumps(metadata)})
         if row is None:

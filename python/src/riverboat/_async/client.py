@@ -21,12 +21,20 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from riverboat._async import admin
-from riverboat._identifiers import validate_schema_name
+from riverboat._defaults import (
+    CANCELLED_JOB_RETENTION_DEFAULT,
+    COMPLETED_JOB_RETENTION_DEFAULT,
+    DISCARDED_JOB_RETENTION_DEFAULT,
+    MAX_ATTEMPTS_DEFAULT,
+    OWNED_POOL_MAX_SIZE,
+    PRIORITY_DEFAULT,
+    QUEUE_DEFAULT,
+    Retention,
+)
 from riverboat._insert import (
     COPY_TYPES,
     INSERT_CHUNK_SIZE,
     Batch,
-    ClientDefaults,
     InsertManyItem,
     InsertManyParams,
     InsertOpts,
@@ -42,32 +50,18 @@ from riverboat._insert import (
     split_item,
 )
 from riverboat._json_rows import fast_json
-from riverboat._leader import LeaderRow
-from riverboat._maintenance.job_cleaner import (
-    CANCELLED_JOB_RETENTION_DEFAULT,
-    COMPLETED_JOB_RETENTION_DEFAULT,
-    DISCARDED_JOB_RETENTION_DEFAULT,
-    Retention,
-)
-from riverboat._maintenance.job_rescuer import RESCUE_STUCK_JOBS_AFTER_DEFAULT
-from riverboat._maintenance.periodic_job_enqueuer import PeriodicInsert
 from riverboat._queries import query
 from riverboat._retry import RetryPolicy
-from riverboat._runtime import JOB_TIMEOUT_DEFAULT
-from riverboat._settings import ClientSettings, work_settings
-from riverboat.admin import QUEUE_LIST_LIMIT_DEFAULT, JobListParams, JobListResult, Queue
+from riverboat._settings import ClientSettings, client_settings
+from riverboat.admin import QUEUE_LIST_LIMIT_DEFAULT, JobListParams, JobListResult, LeaderRow, Queue
 from riverboat.args import ArgsLike
 from riverboat.contract import Contract
 from riverboat.errors import ValidationError
 from riverboat.job import InsertResult, Job
-from riverboat.periodic import PeriodicJob
+from riverboat.periodic import PeriodicInsert, PeriodicJob
 from riverboat.worker import QueueConfig, Workers
 
 C = TypeVar("C", bound="AsyncClientBase")
-
-
-# Room for a working client's producers, completer, elector and maintenance at once.
-OWNED_POOL_MAX_SIZE = 10
 
 
 class AsyncClientBase:
@@ -81,11 +75,12 @@ class AsyncClientBase:
     Working (only with ``queues`` and ``workers``; otherwise the client only inserts):
     ``client_id`` (at most 100 characters; default host name and start time),
     ``retry_policy`` (default River's backoff), ``job_timeout`` (default 1 minute; negative:
-    none), ``soft_stop_timeout`` (how long a soft stop waits for running jobs; ``None``:
+    none; ``NO_TIMEOUT``), ``soft_stop_timeout`` (how long a soft stop waits for running jobs; ``None``:
     as long as they take), ``poll_only`` (no LISTEN, for PgBouncer transaction pooling),
     ``leader_election`` (``False`` keeps this client out of election: it then runs no
     maintenance and refuses periodic jobs), ``periodic_jobs``, ``rescue_stuck_jobs_after``
-    and the retention of completed, cancelled and discarded jobs (``-1``: keep forever).
+    (default 1 hour, counted after ``job_timeout`` when that is given; never shorter than
+    ``job_timeout``) and the retention of completed, cancelled and discarded jobs (``-1``: keep forever).
     """
 
     def __init__(
@@ -93,45 +88,43 @@ class AsyncClientBase:
         pool_or_conninfo: AsyncConnectionPool[Any] | str,
         *,
         schema: str | None = None,
-        queue: str = "default",
-        max_attempts: int = 25,
-        priority: int = 1,
+        queue: str = QUEUE_DEFAULT,
+        max_attempts: int = MAX_ATTEMPTS_DEFAULT,
+        priority: int = PRIORITY_DEFAULT,
         contract: Contract | None = None,
         queues: Mapping[str, QueueConfig] | None = None,
         workers: Workers | None = None,
         client_id: str | None = None,
         retry_policy: RetryPolicy | None = None,
-        job_timeout: timedelta = JOB_TIMEOUT_DEFAULT,
+        job_timeout: timedelta | None = None,
         soft_stop_timeout: timedelta | None = None,
         poll_only: bool = False,
         leader_election: bool = True,
         periodic_jobs: Sequence[PeriodicJob] = (),
-        rescue_stuck_jobs_after: timedelta = RESCUE_STUCK_JOBS_AFTER_DEFAULT,
+        rescue_stuck_jobs_after: timedelta | None = None,
         completed_job_retention: Retention = COMPLETED_JOB_RETENTION_DEFAULT,
         cancelled_job_retention: Retention = CANCELLED_JOB_RETENTION_DEFAULT,
         discarded_job_retention: Retention = DISCARDED_JOB_RETENTION_DEFAULT,
     ) -> None:
-        if contract is not None and not isinstance(contract, Contract):
-            raise ValidationError("contract", "must be a riverboat.contract.Contract", contract)
-        settings = ClientSettings(
-            schema=None if schema is None else validate_schema_name(schema),
-            defaults=ClientDefaults(queue=queue, priority=priority, max_attempts=max_attempts),
+        settings = client_settings(
+            schema=schema,
+            queue=queue,
+            max_attempts=max_attempts,
+            priority=priority,
             contract=contract,
-            work=work_settings(
-                queues=queues,
-                workers=workers,
-                client_id=client_id,
-                retry_policy=retry_policy,
-                job_timeout=job_timeout,
-                soft_stop_timeout=soft_stop_timeout,
-                poll_only=poll_only,
-                leader_election=leader_election,
-                periodic_jobs=periodic_jobs,
-                rescue_stuck_jobs_after=rescue_stuck_jobs_after,
-                completed_job_retention=completed_job_retention,
-                cancelled_job_retention=cancelled_job_retention,
-                discarded_job_retention=discarded_job_retention,
-            ),
+            queues=queues,
+            workers=workers,
+            client_id=client_id,
+            retry_policy=retry_policy,
+            job_timeout=job_timeout,
+            soft_stop_timeout=soft_stop_timeout,
+            poll_only=poll_only,
+            leader_election=leader_election,
+            periodic_jobs=periodic_jobs,
+            rescue_stuck_jobs_after=rescue_stuck_jobs_after,
+            completed_job_retention=completed_job_retention,
+            cancelled_job_retention=cancelled_job_retention,
+            discarded_job_retention=discarded_job_retention,
         )
         self._init_with(pool_or_conninfo, settings)
 
@@ -158,7 +151,7 @@ class AsyncClientBase:
             self._owns_pool = False
         else:
             raise ValidationError(
-                "pool_or_conninfo", "must be a connection pool or a conninfo string", pool_or_conninfo
+                "pool_or_conninfo", "type", "must be a connection pool or a conninfo string", pool_or_conninfo
             )
 
     async def __aenter__(self: C) -> C:
@@ -199,7 +192,7 @@ class AsyncClientBase:
         """``_prepare`` one job at a time, for inserts that send earlier jobs while later
         ones are prepared (only in a transaction of their own)."""
         if isinstance(items, str | bytes) or not isinstance(items, Sequence):
-            raise ValidationError("insert_many", "must be a list of jobs", items)
+            raise ValidationError("insert_many", "type", "must be a list of jobs", items)
         resolver = InsertResolver(self._defaults, datetime.now(UTC))
         contract = self._contract
         return (
@@ -269,7 +262,9 @@ class AsyncClientBase:
         for periodic in inserts:
             opts = periodic.opts if periodic.opts is not None else InsertOpts()
             if not isinstance(opts, InsertOpts):
-                raise ValidationError("periodic_jobs", "a constructor must return (args, InsertOpts | None)", opts)
+                raise ValidationError(
+                    "periodic_jobs", "type", "a constructor must return (args, InsertOpts | None)", opts
+                )
             items.append(
                 InsertManyParams(periodic.args, replace(opts, scheduled_at=opts.scheduled_at or periodic.scheduled_at))
             )

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
-from riverboat._service import ConnectionSource, Service
+from riverboat._service import ConnectionSource, IntervalService
 
 # River's batch size for maintenance statements; a short batch ends a round.
 BATCH_SIZE_DEFAULT = 10_000
@@ -38,7 +38,7 @@ R = TypeVar("R")
 C = TypeVar("C", bound=IntervalConfig)
 
 
-class MaintenanceService(Service[R], Generic[R, C]):
+class MaintenanceService(IntervalService[R], Generic[R, C]):
     """A leader-only service working on the database: a connection source, the schema
     (``None``: the search_path), a frozen config whose ``interval`` paces it, and a clock
     that tests can fix."""

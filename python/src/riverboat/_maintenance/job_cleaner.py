@@ -4,28 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 
+from riverboat._defaults import (
+    CANCELLED_JOB_RETENTION_DEFAULT,
+    COMPLETED_JOB_RETENTION_DEFAULT,
+    DISCARDED_JOB_RETENTION_DEFAULT,
+    Retention,
+)
 from riverboat._maintenance import BATCH_SIZE_DEFAULT, MaintenanceService, pause_between_batches
 from riverboat._queries import query
-from riverboat._service import require_batch_size, require_positive
-from riverboat.errors import ValidationError
+from riverboat._rules import validate_count, validate_duration, validate_retention
 
 JOB_CLEANER_INTERVAL_DEFAULT = timedelta(seconds=30)
-CANCELLED_JOB_RETENTION_DEFAULT = timedelta(hours=24)
-COMPLETED_JOB_RETENTION_DEFAULT = timedelta(hours=24)
-DISCARDED_JOB_RETENTION_DEFAULT = timedelta(days=7)
-KEEP_FOREVER: Literal[-1] = -1
-"""A retention that never deletes jobs of that state (River's -1)."""
-
-Retention = timedelta | Literal[-1]
-
-
-def _require_retention(field: str, value: Retention) -> None:
-    if value == KEEP_FOREVER and not isinstance(value, bool):
-        return
-    if not isinstance(value, timedelta) or value < timedelta(0):
-        raise ValidationError(field, "must be a timedelta >= 0 or -1 (keep forever)", value)
 
 
 @dataclass(frozen=True)
@@ -37,11 +27,11 @@ class JobCleanerConfig:
     batch_size: int = BATCH_SIZE_DEFAULT
 
     def __post_init__(self) -> None:
-        require_positive("interval", self.interval)
-        _require_retention("cancelled_job_retention", self.cancelled_job_retention)
-        _require_retention("completed_job_retention", self.completed_job_retention)
-        _require_retention("discarded_job_retention", self.discarded_job_retention)
-        require_batch_size("batch_size", self.batch_size)
+        validate_duration("interval", self.interval)
+        validate_retention("cancelled_job_retention", self.cancelled_job_retention)
+        validate_retention("completed_job_retention", self.completed_job_retention)
+        validate_retention("discarded_job_retention", self.discarded_job_retention)
+        validate_count("batch_size", self.batch_size)
 
 
 @dataclass(frozen=True)

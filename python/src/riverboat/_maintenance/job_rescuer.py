@@ -3,21 +3,22 @@ cancelled (spec/11-maintenance.md#job-rescuer)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
+from riverboat._defaults import RESCUE_STUCK_JOBS_AFTER_DEFAULT
 from riverboat._maintenance import BATCH_SIZE_DEFAULT, Clock, MaintenanceService, pause_between_batches, utcnow
 from riverboat._queries import query
-from riverboat._service import ConnectionSource, logger, require_batch_size, require_positive
-from riverboat.job import Job
+from riverboat._rules import validate_count, validate_duration
+from riverboat._service import ConnectionSource, logger
+from riverboat.job import AttemptError, Job
 
 JOB_RESCUER_INTERVAL_DEFAULT = timedelta(seconds=30)
-RESCUE_STUCK_JOBS_AFTER_DEFAULT = timedelta(hours=1)
 RESCUE_ERROR = "Stuck job rescued by JobRescuer"
 
 NextRetry = Callable[[Job], datetime]
@@ -32,9 +33,9 @@ class JobRescuerConfig:
     batch_size: int = BATCH_SIZE_DEFAULT
 
     def __post_init__(self) -> None:
-        require_positive("interval", self.interval)
-        require_positive("rescue_stuck_jobs_after", self.rescue_stuck_jobs_after)
-        require_batch_size("batch_size", self.batch_size)
+        validate_duration("interval", self.interval)
+        validate_duration("rescue_stuck_jobs_after", self.rescue_stuck_jobs_after)
+        validate_count("batch_size", self.batch_size)
 
 
 @dataclass(frozen=True)
@@ -42,15 +43,6 @@ class JobRescuerResult:
     retried: int
     discarded: int
     cancelled: int
-
-
-def rfc3339(moment: datetime) -> str:
-    """Go's RFC 3339 (nano) rendering of a UTC time: fraction without trailing zeros, ``Z``."""
-    utc = moment.astimezone(UTC)
-    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
-    if utc.microsecond:
-        text += "." + f"{utc.microsecond:06d}".rstrip("0")
-    return text + "Z"
 
 
 @dataclass(frozen=True)
@@ -125,14 +117,9 @@ class JobRescuer(MaintenanceService[JobRescuerResult, JobRescuerConfig]):
                     }
                     for job in (Job.from_row(row) for row in stuck):
                         decision = decide_rescue(job, now, self._next_retry, self._is_known_kind)
-                        error = {
-                            "at": rfc3339(now),
-                            "attempt": max(job.attempt, 0),
-                            "error": RESCUE_ERROR,
-                            "trace": "",
-                        }
+                        error = AttemptError(at=now, attempt=max(job.attempt, 0), error=RESCUE_ERROR, trace="")
                         params["id"].append(job.id)
-                        params["error"].append(json.dumps(error))
+                        params["error"].append(Jsonb(error.to_json()))
                         params["finalized_at"].append(decision.finalized_at)
                         params["scheduled_at"].append(decision.scheduled_at)
                         params["state"].append(decision.state)

@@ -10,7 +10,7 @@ from psycopg.rows import dict_row
 
 from riverboat._maintenance import BATCH_SIZE_DEFAULT, MaintenanceService, pause_between_batches
 from riverboat._queries import query
-from riverboat._service import require_batch_size, require_positive
+from riverboat._rules import validate_count, validate_duration
 
 JOB_SCHEDULER_INTERVAL_DEFAULT = timedelta(seconds=5)
 # Jobs made available this close to now are announced with river_insert; later ones are
@@ -26,8 +26,8 @@ class JobSchedulerConfig:
     batch_size: int = BATCH_SIZE_DEFAULT
 
     def __post_init__(self) -> None:
-        require_positive("interval", self.interval)
-        require_batch_size("batch_size", self.batch_size)
+        validate_duration("interval", self.interval)
+        validate_count("batch_size", self.batch_size)
 
 
 @dataclass(frozen=True)

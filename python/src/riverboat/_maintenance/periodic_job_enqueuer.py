@@ -6,28 +6,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from riverboat._maintenance import Clock, utcnow
-from riverboat._service import Service, logger
-from riverboat.periodic import PeriodicJob
+from riverboat._service import IntervalService, logger
+from riverboat.periodic import PeriodicInsert, PeriodicJob
 
 # A run due this soon is inserted now rather than after another sleep (River's margin).
 DUE_MARGIN = timedelta(milliseconds=100)
 # Upper bound on one sleep, so a changed clock or a far-off schedule is re-checked.
 MAX_SLEEP = timedelta(minutes=1)
-
-
-@dataclass(frozen=True)
-class PeriodicInsert:
-    """One job to insert: what the constructor built, the metadata to merge into its
-    options, and the run time to use as ``scheduled_at`` unless the options set one (as
-    River Go does, so the job is inserted ``scheduled`` and the job scheduler releases it)."""
-
-    args: Any
-    opts: Any
-    metadata: dict[str, Any]
-    scheduled_at: datetime
 
 
 InsertMany = Callable[[Sequence[PeriodicInsert]], Awaitable[object]]
@@ -40,7 +27,7 @@ class PeriodicEnqueuerResult:
     next_run_at: datetime | None
 
 
-class PeriodicJobEnqueuer(Service[PeriodicEnqueuerResult]):
+class PeriodicJobEnqueuer(IntervalService[PeriodicEnqueuerResult]):
     """Keeps each periodic job's next run; ``run_once`` inserts every job that is due and
     moves it to its next run after the planned one. A new leadership term (``reset``, done
     on stop) starts from now, so runs missed without a leader are not backfilled."""

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from riverboat._maintenance import BATCH_SIZE_DEFAULT, MaintenanceService, pause_between_batches
 from riverboat._queries import query
-from riverboat._service import require_batch_size, require_positive
+from riverboat._rules import validate_count, validate_duration
 
 QUEUE_CLEANER_INTERVAL_DEFAULT = timedelta(hours=1)
 QUEUE_RETENTION_DEFAULT = timedelta(hours=24)
@@ -21,9 +21,9 @@ class QueueCleanerConfig:
     batch_size: int = BATCH_SIZE_DEFAULT
 
     def __post_init__(self) -> None:
-        require_positive("interval", self.interval)
-        require_positive("retention", self.retention)
-        require_batch_size("batch_size", self.batch_size)
+        validate_duration("interval", self.interval)
+        validate_duration("retention", self.retention)
+        validate_count("batch_size", self.batch_size)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from riverboat._maintenance.job_rescuer import JobRescuer, JobRescuerConfig, Kno
 from riverboat._maintenance.job_scheduler import JobScheduler, JobSchedulerConfig
 from riverboat._maintenance.periodic_job_enqueuer import InsertMany, PeriodicJobEnqueuer
 from riverboat._maintenance.queue_cleaner import QueueCleaner, QueueCleanerConfig
-from riverboat._service import ConnectionSource, Service
+from riverboat._service import ConnectionSource, IntervalService, start_all, stop_all
 from riverboat.errors import ValidationError
 from riverboat.periodic import PeriodicJob
 
@@ -21,13 +21,13 @@ from riverboat.periodic import PeriodicJob
 class QueueMaintainer:
     """Starts its services when the elector gains leadership and stops them when it loses it."""
 
-    def __init__(self, *, elector: Elector, services: Sequence[Service[Any]]) -> None:
+    def __init__(self, *, elector: Elector, services: Sequence[IntervalService[Any]]) -> None:
         self._services = list(services)
         self._lock = asyncio.Lock()
         elector.subscribe(self.on_leadership)
 
     @property
-    def services(self) -> list[Service[Any]]:
+    def services(self) -> list[IntervalService[Any]]:
         return list(self._services)
 
     @property
@@ -37,10 +37,9 @@ class QueueMaintainer:
     async def on_leadership(self, is_leader: bool) -> None:
         async with self._lock:
             if is_leader:
-                for service in self._services:
-                    await service.start()
+                await start_all(self._services)
             else:
-                await asyncio.gather(*(service.stop() for service in self._services))
+                await stop_all(self._services)
 
     async def start(self) -> None:
         """Nothing runs until leadership is gained; present for the service shape."""
@@ -61,10 +60,10 @@ def standard_services(
     rescuer: JobRescuerConfig | None = None,
     cleaner: JobCleanerConfig | None = None,
     queue_cleaner: QueueCleanerConfig | None = None,
-) -> list[Service[Any]]:
+) -> list[IntervalService[Any]]:
     """River's leader services for one client: scheduler, rescuer, job cleaner, queue
     cleaner and, when there are periodic jobs, the periodic job enqueuer."""
-    services: list[Service[Any]] = [
+    services: list[IntervalService[Any]] = [
         JobScheduler(connect=connect, schema=schema, config=scheduler),
         JobRescuer(connect=connect, schema=schema, next_retry=next_retry, is_known_kind=is_known_kind, config=rescuer),
         JobCleaner(connect=connect, schema=schema, config=cleaner),
@@ -72,6 +71,6 @@ def standard_services(
     ]
     if periodic_jobs:
         if insert_many is None:
-            raise ValidationError("insert_many", "is required when there are periodic jobs")
+            raise ValidationError("insert_many", "required", "is required when there are periodic jobs")
         services.append(PeriodicJobEnqueuer(jobs=periodic_jobs, insert_many=insert_many))
     return services

@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Iterable
 
 import click
 
+from riverboat.cli._target import load_target
 from riverboat.contract import Contract
-from riverboat.errors import RiverboatError, ValidationError
+from riverboat.errors import ValidationError
 
 
 def load_contract(target: str) -> Contract:
     """The contract named by ``module:attr``: a Contract, or an iterable of args classes."""
-    module_name, _, attr = target.partition(":")
-    if not module_name or not attr:
-        raise ValidationError("target", "must be module:attr", target)
-    try:
-        value: object = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise RiverboatError(f"cannot import {module_name}: {exc}") from exc
-    for part in attr.split("."):
-        if not hasattr(value, part):
-            raise ValidationError("target", f"{module_name} has no attribute {attr}", target)
-        value = getattr(value, part)
+    value = load_target(target)
     if isinstance(value, Contract):
         return value
     if isinstance(value, Iterable) and not isinstance(value, str | bytes):
         return Contract.from_kinds(value)
-    raise ValidationError("target", "must name a Contract or a list of args classes", target)
+    raise ValidationError("target", "type", "must name a Contract or a list of args classes", target)
 
 
 @click.group("contract")

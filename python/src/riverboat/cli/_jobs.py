@@ -67,7 +67,7 @@ def list_jobs(
         try:
             parsed_metadata = json.loads(metadata)
         except json.JSONDecodeError as exc:
-            raise ValidationError("metadata", "must be a JSON object", metadata) from exc
+            raise ValidationError("metadata", "type", "must be a JSON object", metadata) from exc
     for key in ("ids", "kinds", "queues", "states", "priorities", "tags_any", "tags_all"):
         filters[key] = list(filters[key]) or None
     params = JobListParams(metadata=parsed_metadata, **filters)

@@ -8,18 +8,10 @@ from typing import Any, TypeVar
 
 import click
 
+from riverboat.cli._admin_common import connection_options
 from riverboat.migrate import MAIN_LINE, MigrationStep, Migrator, known_lines, migration_sql
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _database_options(fn: F) -> F:
-    fn = click.option("--schema", default=None, help="Schema holding River's tables (default: the search path).")(fn)
-    fn = click.option(
-        "--database-url", envvar="DATABASE_URL", required=True,
-        help="Database to migrate (default: $DATABASE_URL).",
-    )(fn)  # fmt: skip
-    return fn
 
 
 def _line_option(default: str | None, help_text: str) -> Callable[[F], F]:
@@ -43,7 +35,7 @@ def migrate() -> None:
 
 
 @migrate.command()
-@_database_options
+@connection_options
 @_line_option(None, "Only this migration line (default: every line, main first).")
 @_target_option
 def up(database_url: str, schema: str | None, line: str | None, target_version: int | None) -> None:
@@ -58,7 +50,7 @@ def up(database_url: str, schema: str | None, line: str | None, target_version: 
 
 
 @migrate.command()
-@_database_options
+@connection_options
 @_line_option(MAIN_LINE, "Migration line to revert.")
 @click.option(
     "--target-version", type=int, default=None,
@@ -71,7 +63,7 @@ def down(database_url: str, schema: str | None, line: str, target_version: int |
 
 
 @migrate.command("list")
-@_database_options
+@connection_options
 @_line_option(None, "Only this migration line (default: every line).")
 def list_(database_url: str, schema: str | None, line: str | None) -> None:
     """List every version of each line and whether it is applied."""
@@ -84,7 +76,7 @@ def list_(database_url: str, schema: str | None, line: str | None) -> None:
 
 
 @migrate.command()
-@_database_options
+@connection_options
 @_line_option(None, "Only this line (and main); objects it does not define are not reported.")
 def verify(database_url: str, schema: str | None, line: str | None) -> None:
     """Compare the live schema with what its applied versions define; exit 1 on any difference."""

@@ -8,33 +8,15 @@ SIGINT/SIGTERM stops softly (running jobs finish); a second cancels them.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import inspect
-import sys
 from typing import Any
 
 import click
 
 from riverboat._working import Workable, freeze_startup_objects, serve
+from riverboat.cli._target import load_target
 from riverboat.client import Client
 from riverboat.errors import ValidationError
-
-
-def load_target(spec: str) -> Any:
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise ValidationError("target", "must be module:attr", spec)
-    sys.path.insert(0, ".")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ValidationError("target", f"module cannot be imported ({exc})", spec) from None
-    value: Any = module
-    for part in attr.split("."):
-        if not hasattr(value, part):
-            raise ValidationError("target", f"{module_name} has no attribute {attr}", spec)
-        value = getattr(value, part)
-    return value
 
 
 async def _resolve(target: Any) -> Workable:
@@ -47,7 +29,7 @@ async def _resolve(target: Any) -> Workable:
         client = client.working_twin()
     for method in ("start", "stop", "stop_and_cancel"):
         if not callable(getattr(client, method, None)):
-            raise ValidationError("target", f"must be a client or a factory of one (no {method}())", target)
+            raise ValidationError("target", "type", f"must be a client or a factory of one (no {method}())", target)
     return client  # type: ignore[no-any-return]
 
 

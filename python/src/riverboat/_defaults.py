@@ -1,0 +1,34 @@
+"""River's defaults and limits, as named values: a leaf module, so that inserting code
+(the insert-only client) imports nothing of the worker to learn a default."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Final, Literal
+
+QUEUE_DEFAULT: Final = "default"
+PRIORITY_DEFAULT: Final = 1
+MAX_ATTEMPTS_DEFAULT: Final = 25
+
+#: A job may run this long unless its worker says otherwise (River's JobTimeout).
+JOB_TIMEOUT_DEFAULT: Final = timedelta(minutes=1)
+#: A ``running`` job attempted longer ago than this is rescued (River's RescueStuckJobsAfter).
+RESCUE_STUCK_JOBS_AFTER_DEFAULT: Final = timedelta(hours=1)
+
+KEEP_FOREVER: Literal[-1] = -1
+"""A retention that never deletes jobs of that state (River's -1)."""
+Retention = timedelta | Literal[-1]
+CANCELLED_JOB_RETENTION_DEFAULT: Final = timedelta(hours=24)
+COMPLETED_JOB_RETENTION_DEFAULT: Final = timedelta(hours=24)
+DISCARDED_JOB_RETENTION_DEFAULT: Final = timedelta(days=7)
+
+#: Per queue and client (River's QueueConfig.MaxWorkers default and limit).
+MAX_WORKERS_DEFAULT: Final = 100
+MAX_WORKERS_LIMIT: Final = 10_000
+FETCH_COOLDOWN_DEFAULT: Final = timedelta(milliseconds=100)
+FETCH_POLL_INTERVAL_DEFAULT: Final = timedelta(seconds=1)
+FETCH_INTERVAL_MIN: Final = timedelta(milliseconds=1)
+
+#: Connections of a pool a client creates itself: room for a working client's producers,
+#: completer, elector and maintenance at once.
+OWNED_POOL_MAX_SIZE: Final = 10
