@@ -30,8 +30,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from riverboat import AsyncClient, InsertManyParams, RawArgs
-from riverboat._complete import batch_params
-from riverboat._execute import Completion
+from riverboat._completion import Completion, set_state_params
 from riverboat._insert import COPY_TYPES
 from riverboat._queries import query
 from riverboat.events import EventKind
@@ -73,7 +72,7 @@ async def raw_limit(url: str, jobs: int, batch: int) -> dict[str, Any]:
                 )
                 for row in rows
             ]
-            cur.execute(complete, batch_params(done, read_rows=False))
+            cur.execute(complete, set_state_params(done, read_rows=False))
             worked += len(rows)
         seconds = time.perf_counter() - t0
     if worked != jobs:

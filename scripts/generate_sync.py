@@ -29,6 +29,7 @@ REPLACEMENTS = {
     "_async": "_sync",
     "aclose": "close",
     "asynccontextmanager": "contextmanager",
+    "run_insert_chain": "run_insert_chain_sync",
 }
 
 

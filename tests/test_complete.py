@@ -8,7 +8,8 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from riverboat._complete import BatchCompleter
-from riverboat._execute import Completion, Failure, Snoozed, Success, decide
+from riverboat._completion import Completion
+from riverboat._execute import Failure, Snoozed, Success, decide
 from riverboat.job import AttemptError, Job
 from tests.helpers import await_until
 from tests.worker_support import insert_jobs, job_row

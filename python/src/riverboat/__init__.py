@@ -13,13 +13,14 @@ from riverboat._states import JobState
 from riverboat._unique import UniqueOpts
 from riverboat.admin import JobListParams, JobListResult, LeaderRow, Queue
 from riverboat.args import JobArgs, RawArgs
-from riverboat.client import AsyncClient, Client
+from riverboat.client import AsyncClient, Client, current_client, current_sync_client
 from riverboat.contract import Contract
 from riverboat.errors import (
     ArgsContractError,
     JobCancel,
     JobDiscard,
     JobNotFoundError,
+    JobNotRunningError,
     JobRunningError,
     JobSnooze,
     NotFoundError,
@@ -31,9 +32,12 @@ from riverboat.errors import (
 )
 from riverboat.events import Event, EventKind, Events
 from riverboat.job import AttemptError, InsertResult, Job
+from riverboat.middleware import ErrorHandler, ErrorHandlerResult, Hook, JobInsertParams, Middleware
 from riverboat.periodic import PeriodicJob
 from riverboat.worker import (
     NO_TIMEOUT,
+    JobStuckInfo,
+    JobStuckResult,
     QueueConfig,
     Worker,
     Workers,
@@ -57,9 +61,12 @@ __all__ = [
     "Client",
     "Contract",
     "DefaultRetryPolicy",
+    "ErrorHandler",
+    "ErrorHandlerResult",
     "Event",
     "EventKind",
     "Events",
+    "Hook",
     "InsertManyParams",
     "InsertOpts",
     "InsertResult",
@@ -67,13 +74,18 @@ __all__ = [
     "JobArgs",
     "JobCancel",
     "JobDiscard",
+    "JobInsertParams",
     "JobListParams",
     "JobListResult",
     "JobNotFoundError",
+    "JobNotRunningError",
     "JobRunningError",
     "JobSnooze",
     "JobState",
+    "JobStuckInfo",
+    "JobStuckResult",
     "LeaderRow",
+    "Middleware",
     "NotFoundError",
     "PeriodicJob",
     "Queue",
@@ -92,6 +104,8 @@ __all__ = [
     "__version__",
     "cancel",
     "cancellation_requested",
+    "current_client",
+    "current_sync_client",
     "discard",
     "record_output",
     "set_metadata",

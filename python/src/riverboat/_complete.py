@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from riverboat._execute import Completion
+from riverboat._completion import Completion, set_state_params
 from riverboat._json_rows import fast_json
 from riverboat._queries import query
 from riverboat._service import Service
@@ -41,21 +40,6 @@ STOP_RETRY_DEADLINE = 30.0
 CompletedCallback = Callable[[Completion, Job], None]
 #: Whether anyone listens for completed rows now; when not, the rows aren't read back.
 WantsRows = Callable[[], bool]
-
-
-def batch_params(batch: Sequence[Completion], *, read_rows: bool) -> dict[str, Any]:
-    """The parameters of ``job_set_state_if_running_many`` for ``batch``; with ``read_rows``
-    false the server changes the rows without sending them back."""
-    return {
-        "read_rows": read_rows,
-        "id": [c.job_id for c in batch],
-        "state": [c.state for c in batch],
-        "attempt": [c.attempt for c in batch],
-        "error": [None if c.error is None else Jsonb(c.error) for c in batch],
-        "finalized_at": [c.finalized_at for c in batch],
-        "scheduled_at": [c.scheduled_at for c in batch],
-        "metadata_updates": [None if c.metadata_updates is None else Jsonb(c.metadata_updates) for c in batch],
-    }
 
 
 class BatchCompleter(Service):
@@ -148,7 +132,7 @@ class BatchCompleter(Service):
 
     async def _write(self, batch: list[Completion], *, read_rows: bool) -> list[dict[str, Any]]:
         async with self._pool.connection() as conn, fast_json(conn.cursor(row_factory=dict_row)) as cur:
-            await cur.execute(self._sql, batch_params(batch, read_rows=read_rows))
+            await cur.execute(self._sql, set_state_params(batch, read_rows=read_rows))
             if not read_rows:
                 return []
             rows: list[dict[str, Any]] = await cur.fetchall()

@@ -12,6 +12,11 @@ MAX_ATTEMPTS_DEFAULT: Final = 25
 
 #: A job may run this long unless its worker says otherwise (River's JobTimeout).
 JOB_TIMEOUT_DEFAULT: Final = timedelta(minutes=1)
+#: A job still running this long after its timeout is reported stuck (River's JobStuckThreshold).
+JOB_STUCK_THRESHOLD_DEFAULT: Final = timedelta(seconds=10)
+#: How long a hard stop waits for ``def`` workers' threads, which cannot be interrupted,
+#: before it leaves their jobs ``running`` for the rescuer.
+THREAD_STOP_WAIT_DEFAULT: Final = timedelta(seconds=10)
 #: A ``running`` job attempted longer ago than this is rescued (River's RescueStuckJobsAfter).
 RESCUE_STUCK_JOBS_AFTER_DEFAULT: Final = timedelta(hours=1)
 

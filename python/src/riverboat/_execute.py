@@ -1,27 +1,38 @@
 """The executor: runs one fetched job and turns what happened into a completion
 (spec/07-complete.md). ``decide`` is the pure part: outcome + job values + now -> the row change.
+
+A job runs as River runs it: middleware (the client's, then the worker's) around the
+``work_begin`` hooks, args decoding, ``work`` and the ``work_end`` hooks, all under the
+job's timeout. A worker that is not registered fails the attempt without running
+anything. Failures go to the client's error handler, which may cancel the job or choose
+its retry time; every outcome is logged once (``riverboat._job_log``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
+import functools
+import inspect
 import logging
 import math
 import time
 import traceback
-from collections.abc import Mapping
-from concurrent.futures import Executor
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
+from riverboat._completion import Completion
 from riverboat._deadlines import Deadlines
+from riverboat._defaults import JOB_STUCK_THRESHOLD_DEFAULT
+from riverboat._job_log import log_outcome
 from riverboat._retry import RetryPolicy
+from riverboat._threads import DaemonThreads
 from riverboat.contract import ArgsValidator, Contract
-from riverboat.errors import ArgsContractError, JobCancel, JobDiscard, JobSnooze
+from riverboat.errors import ArgsContractError, JobCancel, JobDiscard, JobSnooze, RiverboatError
 from riverboat.events import EventKind
 from riverboat.job import AttemptError, Job
+from riverboat.middleware import ErrorHandler, ErrorHandlerResult, Hook, Middleware
 from riverboat.worker import JobContext, Worker, Workers, WorkJob, bind_context, resolve_timeout
 
 logger = logging.getLogger("riverboat")
@@ -31,21 +42,6 @@ AVAILABLE_HORIZON = timedelta(seconds=5)
 CANCELLED_REMOTELY = "job cancelled remotely"
 STOPPED = "job interrupted: the client was stopped"
 UNKNOWN_KIND = "job kind is not registered in the client's Workers bundle: {kind}"
-
-
-class Completion(NamedTuple):
-    """One row change for the completer, plus what the event needs (a named tuple: one is
-    made per job, and a frozen dataclass's field-by-field init costs four times as much)."""
-
-    job_id: int
-    state: str
-    outcome: EventKind
-    duration: timedelta
-    attempt: int | None = None
-    error: dict[str, Any] | None = None
-    finalized_at: datetime | None = None
-    scheduled_at: datetime | None = None
-    metadata_updates: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -151,12 +147,6 @@ def decide(
     )
 
 
-def _uncancel_current_task() -> None:
-    task = asyncio.current_task()
-    if task is not None:
-        task.uncancel()
-
-
 def describe(exc: BaseException) -> str:
     """The error message of ``exc``, even when its ``str()`` raises."""
     name = type(exc).__name__
@@ -167,6 +157,14 @@ def describe(exc: BaseException) -> str:
     return f"{name}: {text}" if text else name
 
 
+def describe_plain(exc: BaseException) -> str:
+    """The message alone (for riverboat's own signals, whose type adds nothing)."""
+    try:
+        return str(exc)
+    except BaseException:
+        return type(exc).__name__
+
+
 def trace_of(exc: BaseException) -> str:
     try:
         return "".join(traceback.format_exception(exc))
@@ -174,81 +172,183 @@ def trace_of(exc: BaseException) -> str:
         return ""
 
 
+def is_panic(exc: BaseException) -> bool:
+    """Python's nearest thing to a Go panic: a ``BaseException`` that is not an ``Exception``."""
+    return not isinstance(exc, Exception)
+
+
+StuckCallback = Callable[["Running", float], None]
+
+
 @dataclass
 class Running:
-    """A job being executed; the runtime uses it to cancel remotely or on stop, and the
-    executor's deadlines to time it out."""
+    """A job being executed. The producer cancels it (remotely, or when the client stops)
+    or abandons it (the job stays ``running`` for the rescuer); the executor's deadlines
+    time it out and report it stuck.
+
+    A ``def`` worker's thread cannot be interrupted: cancelling it only raises the flag
+    that ``cancellation_requested()`` reads, and the job is finalized when the thread
+    returns, never before (a row never leaves ``running`` while its code runs)."""
 
     context: JobContext
     task: asyncio.Task[Any] | None = None
+    in_thread: bool = False
     timed_out: bool = False
+    abandoned: bool = False
+    stuck: bool = False
+    #: The stuck-job handler gave this job's worker slot back to its queue.
+    slot_released: bool = False
 
     def cancel(self, reason: str) -> None:
         self.context.request_cancel(reason)
+        if not self.in_thread and self.task is not None and not self.task.done():
+            self.task.cancel()
+
+    def abandon(self) -> None:
+        """Stop waiting for the job without finalizing it."""
+        self.abandoned = True
         if self.task is not None and not self.task.done():
             self.task.cancel()
 
-    def time_out(self) -> None:
+    def time_out(self, reason: str) -> None:
         # A job already told to stop (cancelled remotely, or the client stopping) keeps that outcome.
         if self.context.cancel_reason is None and self.task is not None and not self.task.done():
             self.timed_out = True
-            self.task.cancel()
+            self.cancel(reason)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How one kind is worked, resolved once per kind."""
+
+    worker: Worker[Any]
+    is_async: bool
+    timeout: float | None
+    validator: ArgsValidator | None
+    middleware: tuple[Middleware, ...]
+    hooks: tuple[Hook, ...]
+
+
+@dataclass
+class _Attempt:
+    """One attempt at a job, as the executor goes through it."""
+
+    job: Job
+    running: Running
+    started: datetime
+    plan: _Plan | None = None
+    #: Set once the args are decoded (``next_retry`` needs them).
+    work_job: WorkJob[Any] | None = None
+
+    @property
+    def required_plan(self) -> _Plan:
+        if self.plan is None:
+            raise RiverboatError(f"no worker plan for job {self.job.id}")
+        return self.plan
+
+    def decode(self) -> WorkJob[Any]:
+        plan = self.required_plan
+        if plan.validator is not None:
+            plan.validator.check(self.job.args)
+        self.work_job = WorkJob(self.job, plan.worker.decode_args(self.job.args))
+        return self.work_job
+
+    def error(self, message: str, trace: str = "") -> AttemptError:
+        """The error entry of this attempt: at its start, as River records it."""
+        return AttemptError(at=self.started, attempt=self.job.attempt, error=message, trace=trace)
+
+
+async def _call(result: Any) -> Any:
+    """A plugin's result, awaited when the plugin is ``async def``."""
+    return await result if inspect.isawaitable(result) else result
 
 
 class JobExecutor:
-    """Runs jobs. One per runtime; ``thread_pool`` runs sync workers (the producer passes its queue's)."""
+    """Runs jobs; one per runtime. ``threads`` (passed by the producer, its queue's) runs
+    ``def`` workers. Middleware, hooks and the error handler are the client's; a worker's
+    own middleware and hooks run after the client's."""
 
     def __init__(
-        self, *, workers: Workers, retry_policy: RetryPolicy, job_timeout: timedelta, contract: Contract | None = None
+        self,
+        *,
+        workers: Workers,
+        retry_policy: RetryPolicy,
+        job_timeout: timedelta,
+        contract: Contract | None = None,
+        middleware: Sequence[Middleware] = (),
+        hooks: Sequence[Hook] = (),
+        error_handler: ErrorHandler | None = None,
+        stuck_threshold: timedelta = JOB_STUCK_THRESHOLD_DEFAULT,
+        client: Any = None,
     ) -> None:
         self._workers = workers
         self._contract = contract
         self._retry_policy = retry_policy
         self._job_timeout = job_timeout
-        self._validators: dict[str, ArgsValidator | None] = {}
+        self._middleware = tuple(middleware)
+        self._hooks = tuple(hooks)
+        self._error_handler = error_handler
+        self._stuck_after = stuck_threshold.total_seconds()
+        self._client = client
+        self._plans: dict[str, _Plan] = {}
         self._deadlines = Deadlines()
 
-    async def execute(self, job: Job, running: Running, thread_pool: Executor | None) -> Completion:
-        """Work ``job`` and return its completion. Never raises except when the surrounding
-        task is cancelled for a reason that isn't the job's own (then the job stays running
-        for the rescuer, as with a crashed client)."""
-        started = datetime.now(UTC)
+    def _plan(self, worker: Worker[Any], kind: str) -> _Plan:
+        plan = self._plans.get(kind)
+        if plan is None:
+            validator: ArgsValidator | None
+            if worker.contract is not None:
+                validator = ArgsValidator(kind, worker.contract)
+            else:
+                validator = None if self._contract is None else self._contract.validator(kind)
+            plan = self._plans[kind] = _Plan(
+                worker=worker,
+                is_async=inspect.iscoroutinefunction(worker.work),
+                timeout=resolve_timeout(worker.timeout, self._job_timeout),
+                validator=validator,
+                middleware=self._middleware + tuple(worker.middleware),
+                hooks=self._hooks + tuple(worker.hooks),
+            )
+        return plan
+
+    async def execute(
+        self, job: Job, running: Running, threads: DaemonThreads | None, on_stuck: StuckCallback | None = None
+    ) -> Completion:
+        """Work ``job`` and return its completion. Raises ``CancelledError`` only when the
+        job was abandoned or the surrounding task cancelled for a reason that isn't the
+        job's own: then the job stays ``running`` for the rescuer, as with a crashed client."""
         t0 = time.monotonic()
         context = running.context
-        outcome: Outcome
+        context.client = self._client
         worker = self._workers.get(job.kind)
-        work_job: WorkJob[Any] | None = None
+        attempt = _Attempt(job, running, datetime.now(UTC))
+        raised: BaseException | None = None
+        outcome: Outcome
         if worker is None:
             # River checks for a worker before running anything: the job fails and is retried.
-            error = self._error(job, started, UNKNOWN_KIND.format(kind=job.kind), "")
-            outcome = Failure(error, self._retry_at(job, None, None))
+            outcome = await self._failed(attempt, message=UNKNOWN_KIND.format(kind=job.kind))
         else:
+            attempt.plan = self._plan(worker, job.kind)
+            running.in_thread = not attempt.plan.is_async
             try:
-                work_job = WorkJob(job, self._decode(worker, job))
-                await self._run(worker, work_job, running, thread_pool)
-                outcome = Success() if context.cancel_reason is None else self._cancelled(job, started, context)
+                await self._run(attempt, threads, on_stuck)
+                outcome = Success()
             except JobSnooze as snooze:
                 outcome = Snoozed(snooze.duration)
             except JobCancel as exc:
-                outcome = Cancelled(self._error(job, started, f"JobCancelError: {describe_plain(exc)}", ""))
+                outcome = Cancelled(attempt.error(f"JobCancelError: {describe_plain(exc)}"))
             except (JobDiscard, ArgsContractError) as exc:
-                outcome = Discarded(self._error(job, started, describe_plain(exc), ""))
-            except asyncio.CancelledError:
-                if context.cancel_reason is None:
-                    raise
-                _uncancel_current_task()
-                outcome = self._cancelled(job, started, context)
-            except TimeoutError as exc:
-                if context.cancel_reason is None:
-                    outcome = self._failure(job, worker, work_job, started, exc)
-                else:
-                    outcome = Failure(
-                        self._error(job, started, context.cancel_reason, ""),
-                        self._retry_at(job, worker, work_job),
-                    )
+                raised = exc
+                outcome = Discarded(attempt.error(describe_plain(exc)))
             except BaseException as exc:
-                outcome = self._failure(job, worker, work_job, started, exc)
-        return decide(
+                if running.abandoned or (isinstance(exc, asyncio.CancelledError) and context.cancel_reason is None):
+                    raise
+                if isinstance(exc, asyncio.CancelledError):
+                    _uncancel_current_task()  # our own cancel: what it raised is not the job's error
+                else:
+                    raised = exc
+                outcome = await self._interrupted(attempt, exc)
+        completion = decide(
             job_id=job.id,
             attempt=job.attempt,
             max_attempts=job.max_attempts,
@@ -258,79 +358,116 @@ class JobExecutor:
             duration=timedelta(seconds=time.monotonic() - t0),
             now=datetime.now(UTC),
         )
+        log_outcome(job, completion, raised, completed_in_tx=context.completed_in_tx)
+        return completion
 
-    def _validator(self, worker: Worker[Any], kind: str) -> ArgsValidator | None:
-        """The worker's own contract, else the kind's entry in the client's contract."""
-        if kind not in self._validators:
-            if worker.contract is not None:
-                self._validators[kind] = ArgsValidator(kind, worker.contract)
-            else:
-                self._validators[kind] = None if self._contract is None else self._contract.validator(kind)
-        return self._validators[kind]
-
-    def _decode(self, worker: Worker[Any], job: Job) -> Any:
-        validator = self._validator(worker, job.kind)
-        if validator is not None:
-            validator.check(job.args)
-        return worker.decode_args(job.args)
-
-    async def _run(self, worker: Worker[Any], work_job: WorkJob[Any], running: Running, pool: Executor | None) -> None:
-        timeout = resolve_timeout(worker.timeout, self._job_timeout)
-        context = running.context
-        slot = None if timeout is None else self._deadlines.add(running, timeout)
-        try:
-            if _is_async(worker):
-                bind_context(context)
-                await worker.work(work_job)  # type: ignore[misc]
-            else:
-                await self._run_in_thread(worker, work_job, context, pool)
-        except asyncio.CancelledError:
-            if not running.timed_out:
-                raise
-            # Our own cancel: withdraw it, as asyncio.timeout does, and fail the attempt.
-            _uncancel_current_task()
-            context.request_cancel(f"job timed out after {timeout} s")
-            raise TimeoutError from None
-        finally:
-            if slot is not None:
-                self._deadlines.remove(running, slot)
-        if running.timed_out:
-            _uncancel_current_task()  # the worker swallowed the cancel and finished
-
-    @staticmethod
-    async def _run_in_thread(
-        worker: Worker[Any], work_job: WorkJob[Any], context: JobContext, pool: Executor | None
-    ) -> None:
-        call_context = contextvars.copy_context()
-        call_context.run(bind_context, context)
-        future = asyncio.get_running_loop().run_in_executor(pool, call_context.run, worker.work, work_job)
-        # The thread can't be stopped: on timeout or cancel it is told through the flag and its
-        # late result is ignored, so the job is recorded once.
-        try:
-            await asyncio.shield(future)
-        except asyncio.CancelledError:
-            future.add_done_callback(_ignore_late_result)
-            raise
-
-    def _cancelled(self, job: Job, started: datetime, context: JobContext) -> Outcome:
-        reason = context.cancel_reason or CANCELLED_REMOTELY
+    async def _interrupted(self, attempt: _Attempt, exc: BaseException) -> Outcome:
+        """The outcome of a job whose chain raised: told to stop (remote cancel, client
+        stop, timeout), or failed on its own."""
+        reason = attempt.running.context.cancel_reason
         if reason == CANCELLED_REMOTELY:
-            return Cancelled(self._error(job, started, f"JobCancelError: {reason}", ""))
+            # River's rule: whatever a remotely cancelled job raised, it ends cancelled.
+            return Cancelled(attempt.error(f"JobCancelError: {reason}"))
         if reason == STOPPED:
             return Interrupted()
-        # A timeout is an error: the job is retried.
-        return Failure(self._error(job, started, reason, ""), self._retry_at(job, None, None))
+        if reason is not None and isinstance(exc, asyncio.CancelledError):
+            # Our own cancel for a timeout: the error is the timeout.
+            return await self._failed(attempt, message=reason)
+        return await self._failed(attempt, exc=exc)
 
-    def _failure(
-        self, job: Job, worker: Worker[Any] | None, work_job: WorkJob[Any] | None, started: datetime, exc: BaseException
-    ) -> Failure:
-        return Failure(self._error(job, started, describe(exc), trace_of(exc)), self._retry_at(job, worker, work_job))
+    async def _run(self, attempt: _Attempt, threads: DaemonThreads | None, on_stuck: StuckCallback | None) -> None:
+        """Middleware around hooks, args decoding and ``work``, under the job's deadline."""
+        plan, running = attempt.required_plan, attempt.running
+        context = running.context
+        slots: list[tuple[object, int]] = []
+        if plan.timeout is not None:
+            reason = f"job timed out after {plan.timeout:g} s"
+            slots.append((running, self._deadlines.add(running, plan.timeout, lambda: running.time_out(reason))))
+            if on_stuck is not None:
+                stuck_at = plan.timeout + self._stuck_after
+                slots.append((context, self._deadlines.add(context, stuck_at, lambda: on_stuck(running, stuck_at))))
+        bind_context(context)
+        try:
+            if plan.middleware or plan.hooks:
+                await self._chain(attempt, threads)
+            else:
+                await self._work(plan, attempt.decode(), threads)
+        finally:
+            for key, slot in slots:
+                self._deadlines.remove(key, slot)
+        if context.cancel_reason is not None:
+            _uncancel_current_task()  # the job swallowed our cancel and finished: River completes it
 
-    def _retry_at(self, job: Job, worker: Worker[Any] | None, work_job: WorkJob[Any] | None) -> datetime:
-        now = datetime.now(UTC)
-        if worker is not None and work_job is not None:
+    async def _chain(self, attempt: _Attempt, threads: DaemonThreads | None) -> None:
+        plan, job = attempt.required_plan, attempt.job
+
+        async def inner() -> None:
+            for hook in plan.hooks:
+                await _call(hook.work_begin(job))
+            work_job = attempt.decode()
+            error: BaseException | None = None
             try:
-                chosen = worker.next_retry(work_job)
+                await self._work(plan, work_job, threads)
+            except BaseException as exc:
+                if attempt.running.abandoned:
+                    raise
+                error = exc
+            for hook in plan.hooks:
+                error = await _call(hook.work_end(job, error))
+            if error is not None:
+                raise error
+
+        call: Callable[[], Awaitable[None]] = inner
+        for middleware in reversed(plan.middleware):
+            call = functools.partial(middleware.work, job, call)
+        await call()
+
+    @staticmethod
+    async def _work(plan: _Plan, work_job: WorkJob[Any], threads: DaemonThreads | None) -> None:
+        if plan.is_async:
+            await plan.worker.work(work_job)  # type: ignore[misc]
+            return
+        if threads is None:
+            raise RiverboatError(f"worker of {work_job.kind} is a def worker and no threads were given to run it")
+        # Not cancellable: the thread runs to its end and the job is finalized after it.
+        await asyncio.wrap_future(threads.submit(plan.worker.work, work_job))
+
+    async def _failed(self, attempt: _Attempt, *, exc: BaseException | None = None, message: str = "") -> Outcome:
+        """A failed attempt: the error handler may cancel it or choose its retry time;
+        otherwise the worker's ``next_retry``, then the retry policy, decide."""
+        error = attempt.error(describe(exc), trace_of(exc)) if exc is not None else attempt.error(message)
+        decision = await self._ask_error_handler(attempt.job, error, exc)
+        if decision is not None and decision.set_cancelled:
+            return Cancelled(error)
+        retry_at = decision.retry_at if decision is not None else None
+        return Failure(error, retry_at or self._retry_at(attempt))
+
+    async def _ask_error_handler(
+        self, job: Job, error: AttemptError, exc: BaseException | None
+    ) -> ErrorHandlerResult | None:
+        handler = self._error_handler
+        if handler is None:
+            return None
+        try:
+            if exc is not None and is_panic(exc):
+                result = await _call(handler.handle_panic(job, exc, error.trace))
+            else:
+                reported = exc if isinstance(exc, Exception) else RiverboatError(error.error)
+                result = await _call(handler.handle_error(job, reported))
+        except Exception:
+            logger.exception("error handler failed for job %d (%s); using the retry policy", job.id, job.kind)
+            return None
+        if result is not None and not isinstance(result, ErrorHandlerResult):
+            logger.error("error handler returned %r, not an ErrorHandlerResult or None; ignored", result)
+            return None
+        return result
+
+    def _retry_at(self, attempt: _Attempt) -> datetime:
+        now = datetime.now(UTC)
+        job, plan, work_job = attempt.job, attempt.plan, attempt.work_job
+        if plan is not None and work_job is not None:
+            try:
+                chosen = plan.worker.next_retry(work_job)
             except Exception:
                 logger.exception("next_retry of %s failed; using the client's retry policy", job.kind)
                 chosen = None
@@ -338,30 +475,8 @@ class JobExecutor:
                 return chosen
         return self._retry_policy.next_retry(job, now)
 
-    @staticmethod
-    def _error(job: Job, started: datetime, message: str, trace: str) -> AttemptError:
-        return AttemptError(at=started, attempt=job.attempt, error=message, trace=trace)
 
-
-def describe_plain(exc: BaseException) -> str:
-    """The message alone (for riverboat's own signals, whose type adds nothing)."""
-    try:
-        return str(exc)
-    except BaseException:
-        return type(exc).__name__
-
-
-def _ignore_late_result(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        logger.info("a sync job finished after its timeout or cancel; its result is ignored")
-
-
-_async_cache: dict[type[Any], bool] = {}
-
-
-def _is_async(worker: Worker[Any]) -> bool:
-    cls = type(worker)
-    cached = _async_cache.get(cls)
-    if cached is None:
-        cached = _async_cache[cls] = asyncio.iscoroutinefunction(worker.work)
-    return cached
+def _uncancel_current_task() -> None:
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        task.uncancel()

@@ -13,7 +13,6 @@ import asyncio
 import logging
 import random
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,13 +21,15 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from riverboat._complete import BatchCompleter
-from riverboat._execute import STOPPED, Completion, Discarded, JobExecutor, Running, decide
+from riverboat._completion import Completion
+from riverboat._execute import STOPPED, Discarded, JobExecutor, Running, decide
 from riverboat._json_rows import fast_json
 from riverboat._queries import query
 from riverboat._service import Service
+from riverboat._threads import DaemonThreads
 from riverboat._waiting import wait_event
 from riverboat.job import AttemptError, Job
-from riverboat.worker import JobContext, QueueConfig
+from riverboat.worker import JobContext, JobStuckInfo, QueueConfig, StuckJobs
 
 logger = logging.getLogger("riverboat")
 
@@ -54,6 +55,7 @@ class Producer(Service):
         client_id: str,
         executor: JobExecutor,
         completer: BatchCompleter,
+        stuck_jobs: StuckJobs | None = None,
     ) -> None:
         self.queue = queue
         self.name = f"riverboat-producer-{queue}"
@@ -64,8 +66,12 @@ class Producer(Service):
         self._executor = executor
         self._completer = completer
         self._fetch_sql = query("job_get_available", schema)
-        self._threads = ThreadPoolExecutor(config.max_workers, thread_name_prefix=f"riverboat-{queue}")
+        self._threads = DaemonThreads(f"riverboat-{queue}")
+        self._stuck_jobs = stuck_jobs or StuckJobs()
         self._running: dict[int, Running] = {}
+        # Jobs holding a worker slot: running ones, less those whose slot the stuck-job
+        # handler gave back (they keep running, but no longer count against max_workers).
+        self._active = 0
         self._trigger = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -118,8 +124,16 @@ class Producer(Service):
         for running in list(self._running.values()):
             running.cancel(reason)
 
+    def abandon_all(self) -> list[int]:
+        """Stop waiting for the jobs still running, leaving them ``running`` for the rescuer;
+        returns their IDs."""
+        left = list(self._running)
+        for running in list(self._running.values()):
+            running.abandon()
+        return left
+
     def close(self) -> None:
-        self._threads.shutdown(wait=False, cancel_futures=True)
+        self._threads.close()
 
     async def _register(self) -> None:
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
@@ -159,7 +173,7 @@ class Producer(Service):
             wait = last_fetch + cooldown - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            limit = self.config.max_workers - len(self._running)
+            limit = self.config.max_workers - self._active
             if limit <= 0:
                 self._fetch_when_slot_frees = True
                 continue
@@ -192,23 +206,59 @@ class Producer(Service):
             return
         running = Running(JobContext(job))
         self._running[job.id] = running
+        self._active += 1
         self._idle.clear()
-        task = asyncio.create_task(self._run_job(job, running))
+        task = asyncio.create_task(self._run_job(job, running), name=f"riverboat-job-{job.id}")
         running.task = task
 
     async def _run_job(self, job: Job, running: Running) -> None:
         try:
-            completion = await self._executor.execute(job, running, self._threads)
+            completion = await self._executor.execute(job, running, self._threads, self._on_stuck)
             self._completer.add(completion)
         except asyncio.CancelledError:
-            logger.warning("producer %s: job %d abandoned running", self.queue, job.id)
+            logger.warning(
+                "job left running for the rescuer: kind=%s id=%d queue=%s attempt=%d (the client stopped "
+                "before it returned)",
+                job.kind, job.id, job.queue, job.attempt,
+                extra={"job_id": job.id, "job_kind": job.kind, "queue": job.queue, "attempt": job.attempt},
+            )  # fmt: skip
         finally:
             del self._running[job.id]
+            if running.stuck:
+                self._unstuck(job, running)
+            if not running.slot_released:
+                self._active -= 1
             if not self._running:
                 self._idle.set()
             if self._fetch_when_slot_frees and not self._stopping:
                 self._fetch_when_slot_frees = False
                 self._trigger.set()
+
+    def _on_stuck(self, running: Running, after: float) -> None:
+        """A job passed its timeout by the stuck threshold and is still running (River's
+        stuck-job detection): log it, count it, and ask the handler for a worker slot."""
+        job = running.context.job
+        running.stuck = True
+        total = self._stuck_jobs.add()
+        logger.warning(
+            "job appears stuck: kind=%s id=%d queue=%s attempt=%d still running %.1f s after it started, "
+            "past its timeout; %d stuck in this client",
+            job.kind, job.id, job.queue, job.attempt, after, total,
+            extra={"job_id": job.id, "job_kind": job.kind, "queue": job.queue, "attempt": job.attempt},
+        )  # fmt: skip
+        result = self._stuck_jobs.ask(JobStuckInfo(id=job.id, kind=job.kind, queue=job.queue, total_stuck_jobs=total))
+        if result is not None and result.add_worker_slot and not running.slot_released:
+            running.slot_released = True
+            self._active -= 1
+            self._trigger.set()
+
+    def _unstuck(self, job: Job, running: Running) -> None:
+        self._stuck_jobs.remove()
+        logger.info(
+            "stuck job finished: kind=%s id=%d queue=%s attempt=%d",
+            job.kind, job.id, job.queue, job.attempt,
+            extra={"job_id": job.id, "job_kind": job.kind, "queue": job.queue, "attempt": job.attempt},
+        )  # fmt: skip
 
 
 def _unreadable(row: dict[str, Any], exc: Exception) -> Completion:

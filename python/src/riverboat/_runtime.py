@@ -16,7 +16,9 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 
 from riverboat._complete import BatchCompleter
-from riverboat._execute import CANCELLED_REMOTELY, Completion, JobExecutor
+from riverboat._completion import Completion
+from riverboat._defaults import THREAD_STOP_WAIT_DEFAULT
+from riverboat._execute import CANCELLED_REMOTELY, JobExecutor
 from riverboat._fetch import Producer
 from riverboat._listener import Listener
 from riverboat._notify import CancelNotice, PauseNotice, Topic, parse_control, parse_insert
@@ -26,8 +28,14 @@ from riverboat._settings import WorkSettings
 from riverboat.contract import Contract
 from riverboat.events import Event, event_kind
 from riverboat.job import Job
+from riverboat.middleware import Hook, Middleware
+from riverboat.worker import StuckJobs
 
 logger = logging.getLogger("riverboat")
+
+#: How long a hard stop waits for jobs it cancelled; ``def`` workers' threads can't be
+#: interrupted, and a job whose thread is still running then stays ``running``.
+THREAD_STOP_WAIT = THREAD_STOP_WAIT_DEFAULT.total_seconds()
 
 
 class Runtime:
@@ -38,7 +46,8 @@ class Runtime:
     ``schema``: where River's tables are; ``None`` asks the database for ``current_schema()``.
     ``contract``: args of its kinds are checked before work (a worker's own ``contract`` wins).
     ``services``: more parts (elector, maintenance), started after the runtime's own
-    machinery and stopped before it.
+    machinery and stopped before it. ``middleware`` and ``hooks``: the client's, around
+    every job. ``client``: the client working the jobs (``riverboat.current_client()``).
     """
 
     def __init__(
@@ -50,6 +59,9 @@ class Runtime:
         schema: str | None = None,
         contract: Contract | None = None,
         services: Sequence[Lifecycle] = (),
+        middleware: Sequence[Middleware] = (),
+        hooks: Sequence[Hook] = (),
+        client: Any = None,
     ) -> None:
         self.pool = pool
         self.settings = settings
@@ -62,7 +74,13 @@ class Runtime:
             retry_policy=settings.retry_policy,
             job_timeout=settings.job_timeout,
             contract=contract,
+            middleware=middleware,
+            hooks=hooks,
+            error_handler=settings.error_handler,
+            stuck_threshold=settings.job_stuck_threshold,
+            client=client,
         )
+        stuck_jobs = StuckJobs(settings.job_stuck_handler)
         self.schema: str | None = schema
         self.completer = BatchCompleter(
             pool=pool, schema=schema, on_completed=self._completed, wants_rows=self.events.__bool__
@@ -76,6 +94,7 @@ class Runtime:
                 client_id=settings.client_id,
                 executor=self._executor,
                 completer=self.completer,
+                stuck_jobs=stuck_jobs,
             )
             for name, config in settings.queues.items()
         }
@@ -87,7 +106,7 @@ class Runtime:
             self.listener.subscribe(Topic.CONTROL, self._on_control)
             self.listener.on_reconnect(self._on_reconnect)
         self._started = False
-        self._cancel_requested = False
+        self._cancel_now = asyncio.Event()
 
     @property
     def started(self) -> bool:
@@ -129,30 +148,52 @@ class Runtime:
 
     async def _stop(self, *, cancel: bool) -> None:
         if not self._started:
+            # A stop is already waiting for jobs: cancelling them lets it finish.
             if cancel:
-                # A stop is already waiting for jobs: cancelling them lets it finish.
-                self._cancel_requested = True
-                for producer in self.producers.values():
-                    producer.cancel_all()
+                self._cancel_now.set()
             return
         self._started = False
+        self._cancel_now.clear()
         # Fetching stops first, so no job starts while services wind down.
         await stop_all(list(self.producers.values()))
         await stop_all(list(reversed(self._services)))
-        if cancel or self._cancel_requested:
-            for producer in self.producers.values():
-                producer.cancel_all()
-        idle = asyncio.gather(*(p.wait_idle() for p in self.producers.values()))
-        timeout = None if self.settings.soft_stop_timeout is None else self.settings.soft_stop_timeout.total_seconds()
-        try:
-            await asyncio.wait_for(asyncio.shield(idle), timeout)
-        except TimeoutError:
-            for producer in self.producers.values():
-                producer.cancel_all()
-            await idle
+        await self._wait_for_jobs(cancel=cancel)
         await stop_all([self.listener, self.completer])
         for producer in self.producers.values():
             producer.close()
+
+    async def _wait_for_jobs(self, *, cancel: bool) -> None:
+        """Soft: wait for running jobs (up to ``soft_stop_timeout``, or until a cancel is
+        asked). Then cancel them and wait a bounded time; jobs still running after that
+        (``def`` workers whose threads didn't return) stay ``running`` for the rescuer."""
+        idle: asyncio.Future[Any] = asyncio.ensure_future(
+            asyncio.gather(*(p.wait_idle() for p in self.producers.values()))
+        )
+        try:
+            if not cancel:
+                asked: asyncio.Future[Any] = asyncio.ensure_future(self._cancel_now.wait())
+                soft = self.settings.soft_stop_timeout
+                await asyncio.wait(
+                    {idle, asked},
+                    timeout=None if soft is None else soft.total_seconds(),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                asked.cancel()
+                if idle.done():
+                    return
+            for producer in self.producers.values():
+                producer.cancel_all()
+            await asyncio.wait({idle}, timeout=THREAD_STOP_WAIT)
+            if idle.done():
+                return
+            left = [job_id for producer in self.producers.values() for job_id in producer.abandon_all()]
+            logger.warning(
+                "stopped with %d jobs still running after %.0f s; they stay running for the rescuer: %s",
+                len(left), THREAD_STOP_WAIT, left,
+            )  # fmt: skip
+            await idle
+        finally:
+            idle.cancel()
 
     def _on_insert(self, payload: str) -> None:
         notice = parse_insert(payload)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from riverboat._defaults import (
+    JOB_STUCK_THRESHOLD_DEFAULT,
     JOB_TIMEOUT_DEFAULT,
     MAX_ATTEMPTS_DEFAULT,
     PRIORITY_DEFAULT,
@@ -32,8 +33,9 @@ from riverboat._rules import (
 from riverboat.contract import Contract
 from riverboat.errors import ValidationError
 from riverboat.events import Events
+from riverboat.middleware import ErrorHandler, Hook, Middleware
 from riverboat.periodic import PeriodicJob, validate_periodic_jobs
-from riverboat.worker import QueueConfig, Workers
+from riverboat.worker import JobStuckHandler, QueueConfig, Workers, validate_plugins
 
 HOSTNAME_MAX_LENGTH = 60
 
@@ -62,6 +64,9 @@ class WorkSettings:
     completed_job_retention: Retention
     cancelled_job_retention: Retention
     discarded_job_retention: Retention
+    error_handler: ErrorHandler | None
+    job_stuck_threshold: timedelta
+    job_stuck_handler: JobStuckHandler | None
     events: Events
 
 
@@ -72,6 +77,9 @@ class ClientSettings:
     schema: str | None
     defaults: ClientDefaults
     contract: Contract | None
+    #: Around inserts, and (for a working client) around work, before a worker's own.
+    middleware: tuple[Middleware, ...]
+    hooks: tuple[Hook, ...]
     work: WorkSettings | None
 
 
@@ -82,6 +90,8 @@ def client_settings(
     max_attempts: int = MAX_ATTEMPTS_DEFAULT,
     priority: int = PRIORITY_DEFAULT,
     contract: Contract | None = None,
+    middleware: Sequence[Middleware] = (),
+    hooks: Sequence[Hook] = (),
     **work: Any,
 ) -> ClientSettings:
     """Validate a client's whole configuration; ``work`` holds the working client's settings
@@ -92,6 +102,8 @@ def client_settings(
         schema=None if schema is None else validate_schema_name(schema),
         defaults=ClientDefaults(queue=queue, priority=priority, max_attempts=max_attempts),
         contract=contract,
+        middleware=validate_plugins("middleware", middleware, Middleware),
+        hooks=validate_plugins("hooks", hooks, Hook),
         work=work_settings(**work),
     )
 
@@ -111,6 +123,9 @@ def work_settings(
     completed_job_retention: Retention,
     cancelled_job_retention: Retention,
     discarded_job_retention: Retention,
+    error_handler: ErrorHandler | None = None,
+    job_stuck_threshold: timedelta = JOB_STUCK_THRESHOLD_DEFAULT,
+    job_stuck_handler: JobStuckHandler | None = None,
 ) -> WorkSettings | None:
     """The settings of a working client, or ``None`` for an insert-only one (no queues and
     no workers). Every value is checked, whether or not the client works: a bad setting is
@@ -138,6 +153,11 @@ def work_settings(
     validate_retention("completed_job_retention", completed_job_retention)
     validate_retention("cancelled_job_retention", cancelled_job_retention)
     validate_retention("discarded_job_retention", discarded_job_retention)
+    if error_handler is not None and not isinstance(error_handler, ErrorHandler):
+        raise ValidationError("error_handler", "type", "must be a riverboat.ErrorHandler", error_handler)
+    validate_duration("job_stuck_threshold", job_stuck_threshold, inclusive=True)
+    if job_stuck_handler is not None and not callable(job_stuck_handler):
+        raise ValidationError("job_stuck_handler", "type", "must be callable", job_stuck_handler)
     if retry_policy is not None and not callable(getattr(retry_policy, "next_retry", None)):
         raise ValidationError("retry_policy", "type", "must have a next_retry(job, now) method", retry_policy)
     chosen_id = default_client_id(socket.gethostname(), datetime.now(UTC)) if client_id is None else client_id
@@ -171,5 +191,8 @@ def work_settings(
         completed_job_retention=completed_job_retention,
         cancelled_job_retention=cancelled_job_retention,
         discarded_job_retention=discarded_job_retention,
+        error_handler=error_handler,
+        job_stuck_threshold=job_stuck_threshold,
+        job_stuck_handler=job_stuck_handler,
         events=Events(),
     )

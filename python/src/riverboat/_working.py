@@ -33,6 +33,7 @@ from riverboat._settings import WorkSettings
 from riverboat.contract import Contract
 from riverboat.errors import ValidationError
 from riverboat.job import Job
+from riverboat.middleware import Hook, Middleware
 from riverboat.periodic import PeriodicInsert
 
 logger = logging.getLogger("riverboat")
@@ -53,6 +54,9 @@ class Working:
         settings: WorkSettings,
         contract: Contract | None,
         insert_periodic: InsertPeriodic,
+        middleware: Sequence[Middleware] = (),
+        hooks: Sequence[Hook] = (),
+        client: Any = None,
     ) -> None:
         if not isinstance(pool.conninfo, str):
             raise ValidationError(
@@ -88,6 +92,9 @@ class Working:
             schema=schema,
             services=services,
             contract=contract,
+            middleware=middleware,
+            hooks=hooks,
+            client=client,
         )
         if self.elector is not None:
             self.runtime.listener.subscribe(Topic.LEADERSHIP, self._on_leadership)

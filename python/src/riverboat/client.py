@@ -11,6 +11,7 @@ a thread pool, so ``Client.run()`` hosts an event loop of its own.
 from __future__ import annotations
 
 import asyncio
+import threading
 
 from riverboat._async.client import AsyncClientBase
 from riverboat._settings import WorkSettings
@@ -18,6 +19,7 @@ from riverboat._sync.client import ClientBase
 from riverboat._working import Working, serve
 from riverboat.errors import RiverboatError, ValidationError
 from riverboat.events import Events
+from riverboat.worker import current_context
 
 _INSERT_ONLY = "this client was created without queues and workers, so it only inserts"
 
@@ -33,6 +35,11 @@ class AsyncClient(AsyncClientBase):
     __doc__ = AsyncClientBase.__doc__
 
     _working: Working | None = None
+    #: What ``current_sync_client()`` gives ``def`` workers: the sync client this one works
+    #: for (``Client.run``), else one made on first use with this client's settings.
+    _sync_client: Client | None = None
+    _owns_sync_client = False
+    _sync_client_lock = threading.Lock()
 
     @property
     def events(self) -> Events:
@@ -60,6 +67,9 @@ class AsyncClient(AsyncClientBase):
             settings=settings,
             contract=self._contract,
             insert_periodic=self._insert_periodic,
+            middleware=self._settings.middleware,
+            hooks=self._settings.hooks,
+            client=self,
         )
         await working.start()
         self._working = working
@@ -83,7 +93,19 @@ class AsyncClient(AsyncClientBase):
 
     async def close(self) -> None:
         await self.stop()
+        if self._owns_sync_client and self._sync_client is not None:
+            await asyncio.to_thread(self._sync_client.close)
         await super().close()
+
+    def _sync_twin(self) -> Client:
+        with self._sync_client_lock:
+            if self._sync_client is None:
+                conninfo = self._pool.conninfo
+                if not isinstance(conninfo, str):
+                    raise ValidationError("pool", "type", "must have a conninfo string to give def workers a client")
+                self._sync_client = Client._from_settings(conninfo, self._settings)
+                self._owns_sync_client = True
+            return self._sync_client
 
 
 class Client(ClientBase):
@@ -133,6 +155,7 @@ class Client(ClientBase):
 
     async def _run(self, handle_signals: bool) -> None:
         async with self.working_twin() as twin:
+            twin._sync_client = self
             self._stop_requests = asyncio.Queue()
             self._loop = asyncio.get_running_loop()
             try:
@@ -140,3 +163,32 @@ class Client(ClientBase):
             finally:
                 self._loop = None
                 self._stop_requests = None
+
+
+def current_client() -> AsyncClient:
+    """The client working the current job, from an ``async def`` worker (River's
+    ``ClientFromContext``): insert follow-up jobs with it, in the job's transaction
+    (``insert_tx``) or not, or complete the job in a transaction (``complete_tx``)."""
+    client = current_context().client
+    if not isinstance(client, AsyncClient):
+        raise RiverboatError("no client is working this job (riverboat.testing runs jobs without one)")
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        raise RiverboatError(
+            "current_client() is for async def workers; a def worker uses current_sync_client()"
+        ) from None
+    return client
+
+
+def current_sync_client() -> Client:
+    """The client working the current job, from a ``def`` worker's thread: the ``Client``
+    that runs it, or (under an ``AsyncClient``) a ``Client`` with its settings."""
+    client = current_context().client
+    if not isinstance(client, AsyncClient):
+        raise RiverboatError("no client is working this job (riverboat.testing runs jobs without one)")
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return client._sync_twin()
+    raise RiverboatError("current_sync_client() is for def workers; an async def worker uses current_client()")

@@ -115,6 +115,18 @@ class QueueNotFoundError(NotFoundError):
         super().__init__(f"queue {name!r} not found")
 
 
+class JobNotRunningError(RiverboatError):
+    """A job had to be running (``complete_tx``) and was not: finalized, cancelled or rescued meanwhile."""
+
+    code: ClassVar[str] = "job_not_running"
+
+    def __init__(self, job_id: int, state: str | None = None) -> None:
+        self.job_id = job_id
+        self.state = state
+        found = "not found" if state is None else f"{state}, not running"
+        super().__init__(f"job {job_id} is {found}; it was finalized, cancelled or rescued meanwhile")
+
+
 class JobRunningError(RiverboatError):
     """The operation never touches a running job (delete); cancel it first."""
 

@@ -4,7 +4,9 @@
 - **Middleware** wraps an operation and must call ``call_next()`` to carry it out:
   ``insert_many`` (``AsyncClient``; ``insert_many_sync`` for ``Client``) wraps every
   batch insert and may change the jobs' params (their metadata, say) before calling
-  ``call_next()``; ``work`` wraps the execution of one job, hooks and args decoding included.
+  ``call_next()``, which returns the insert's results (an empty list for the COPY
+  inserts of ``insert_many_fast``, which read no rows back); ``work`` wraps the
+  execution of one job, hooks and args decoding included.
 - **Hooks** run at one point and return nothing (or raise): ``insert_begin`` before each
   job is inserted, ``work_begin`` before a job is worked, ``work_end`` after, with the
   error ``work`` raised (or ``None``), which it may replace.
@@ -52,6 +54,7 @@ class JobInsertParams:
     queue: str
     priority: int
     max_attempts: int
+    created_at: datetime
     scheduled_at: datetime
     state: JobState
     tags: list[str]

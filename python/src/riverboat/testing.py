@@ -13,7 +13,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from riverboat._complete import batch_params
+from riverboat._completion import set_state_params
 from riverboat._execute import JobExecutor, Running
 from riverboat._queries import query
 from riverboat._retry import DefaultRetryPolicy, RetryPolicy
@@ -114,7 +114,8 @@ async def work_job(
         job = Job.from_row(inserted)
         # Run in the caller's task, which is the one a timeout or cancel interrupts.
         completion = await executor.execute(job, Running(JobContext(job), asyncio.current_task()), None)
-        await cur.execute(query("job_set_state_if_running_many", schema), batch_params([completion], read_rows=True))
+        statement = query("job_set_state_if_running_many", schema)
+        await cur.execute(statement, set_state_params([completion], read_rows=True))
         stored = await cur.fetchone()
         assert stored is not None
     final = Job.from_row(stored)

@@ -11,7 +11,8 @@ job being worked.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Iterator, Mapping
+import logging
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,8 +28,11 @@ from riverboat._defaults import (
 from riverboat._rules import validate_count, validate_duration, validate_worker_kind
 from riverboat.errors import JobCancel, JobDiscard, JobSnooze, RiverboatError, ValidationError
 from riverboat.job import Job
+from riverboat.middleware import Hook, Middleware
 
 Args = TypeVar("Args")
+
+logger = logging.getLogger("riverboat")
 
 OUTPUT_MAX_BYTES = 32 * 1024 * 1024
 #: The ``timeout`` meaning "never time out", as River's -1.
@@ -73,6 +77,10 @@ class JobContext:
     cancel_requested: bool = False
     #: Why the runtime interrupted the job ("job cancelled remotely", a timeout, a stop).
     cancel_reason: str | None = None
+    #: The client working the job (``riverboat.current_client()``), when a client runs it.
+    client: Any = None
+    #: Set once ``complete_tx`` has completed the job in the worker's own transaction.
+    completed_in_tx: bool = False
 
     def request_cancel(self, reason: str) -> None:
         if self.cancel_reason is None:
@@ -135,7 +143,9 @@ class Worker(Generic[Args]):
     """Base class of a worker for one kind.
 
     Class attributes: ``kind`` (required), ``timeout`` (``None``: the client's job timeout;
-    ``NO_TIMEOUT``: none), ``contract`` (a JSON Schema the args must satisfy, or ``None``).
+    ``NO_TIMEOUT``: none), ``contract`` (a JSON Schema the args must satisfy, or ``None``),
+    ``middleware`` and ``hooks`` (run around this worker's jobs after the client's own,
+    see ``riverboat.middleware``).
     Override ``decode_args`` to build ``Args`` from the JSON object (the default passes a
     dataclass or pydantic model type in ``args_type`` the object, else returns it as is), and
     ``next_retry`` to choose when a failed job runs again.
@@ -145,6 +155,8 @@ class Worker(Generic[Args]):
     args_type: ClassVar[type[Any] | None] = None
     timeout: ClassVar[timedelta | None] = None
     contract: ClassVar[Mapping[str, Any] | None] = None
+    middleware: ClassVar[Sequence[Middleware]] = ()
+    hooks: ClassVar[Sequence[Hook]] = ()
 
     def decode_args(self, raw: Any) -> Args:
         args_type = self.args_type
@@ -164,6 +176,16 @@ class Worker(Generic[Args]):
     def next_retry(self, job: WorkJob[Args]) -> datetime | None:
         """When to retry after a failure; ``None`` leaves it to the client's retry policy."""
         return None
+
+
+def validate_plugins(field: str, plugins: Sequence[object], kind: type) -> tuple[Any, ...]:
+    """A sequence of middleware or hooks, each an instance of ``kind``."""
+    if isinstance(plugins, str | bytes) or not isinstance(plugins, Sequence):
+        raise ValidationError(field, "type", f"must be a list of riverboat.{kind.__name__}", plugins)
+    for plugin in plugins:
+        if not isinstance(plugin, kind):
+            raise ValidationError(field, "type", f"each must be a riverboat.{kind.__name__}", plugin)
+    return tuple(plugins)
 
 
 def resolve_timeout(worker_timeout: timedelta | None, default: timedelta) -> float | None:
@@ -192,6 +214,8 @@ class Workers:
             raise ValidationError("worker.kind", "duplicate", "is already registered", kind)
         if worker.timeout is not None and not isinstance(worker.timeout, timedelta):
             raise ValidationError("worker.timeout", "type", "must be a timedelta or None", worker.timeout)
+        validate_plugins("worker.middleware", worker.middleware, Middleware)
+        validate_plugins("worker.hooks", worker.hooks, Hook)
         self._by_kind[kind] = worker
         return worker
 
@@ -224,3 +248,54 @@ class QueueConfig:
             raise ValidationError(
                 "fetch_poll_interval", "conflict", "must be at least fetch_cooldown", self.fetch_poll_interval
             )
+
+
+@dataclass(frozen=True)
+class JobStuckInfo:
+    """A job still running well past its timeout (River's JobStuckHandlerParams)."""
+
+    id: int
+    kind: str
+    queue: str
+    #: Jobs of this client stuck right now, this one included.
+    total_stuck_jobs: int
+
+
+@dataclass(frozen=True)
+class JobStuckResult:
+    """What the stuck-job handler decides: ``add_worker_slot`` lets the job's queue start
+    another job while the stuck one keeps its thread or task."""
+
+    add_worker_slot: bool = False
+
+
+JobStuckHandler = Callable[[JobStuckInfo], "JobStuckResult | None"]
+
+
+class StuckJobs:
+    """The client's count of stuck jobs and its handler (shared by its producers)."""
+
+    def __init__(self, handler: JobStuckHandler | None = None) -> None:
+        self._handler = handler
+        self.count = 0
+
+    def add(self) -> int:
+        self.count += 1
+        return self.count
+
+    def remove(self) -> None:
+        self.count -= 1
+
+    def ask(self, info: JobStuckInfo) -> JobStuckResult | None:
+        """The handler's decision; a failing or wrong-typed handler is logged and ignored."""
+        if self._handler is None:
+            return None
+        try:
+            result = self._handler(info)
+        except Exception:
+            logger.exception("job stuck handler failed for job %d (%s)", info.id, info.kind)
+            return None
+        if result is not None and not isinstance(result, JobStuckResult):
+            logger.error("job stuck handler returned %r, not a JobStuckResult or None; ignored", result)
+            return None
+        return result

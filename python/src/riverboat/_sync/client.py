@@ -10,6 +10,7 @@ Creating a client starts nothing, and a conninfo string gets a pool that opens o
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Iterable, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import replace
@@ -22,10 +23,12 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from riverboat._sync import admin
+from riverboat._completion import Completion, set_state_params
 from riverboat._defaults import (
     CANCELLED_JOB_RETENTION_DEFAULT,
     COMPLETED_JOB_RETENTION_DEFAULT,
     DISCARDED_JOB_RETENTION_DEFAULT,
+    JOB_STUCK_THRESHOLD_DEFAULT,
     MAX_ATTEMPTS_DEFAULT,
     OWNED_POOL_MAX_SIZE,
     PRIORITY_DEFAULT,
@@ -50,17 +53,21 @@ from riverboat._insert import (
     results_in_input_order,
     split_item,
 )
+from riverboat._insert_chain import has_plugins, insert_chain, run_insert_chain_sync
 from riverboat._json_rows import fast_json
 from riverboat._queries import query
 from riverboat._retry import RetryPolicy
 from riverboat._settings import ClientSettings, client_settings
+from riverboat._states import JobState
 from riverboat.admin import QUEUE_LIST_LIMIT_DEFAULT, JobListParams, JobListResult, LeaderRow, Queue
 from riverboat.args import ArgsLike
 from riverboat.contract import Contract
-from riverboat.errors import ValidationError
+from riverboat.errors import JobNotRunningError, ValidationError
+from riverboat.events import EventKind
 from riverboat.job import InsertResult, Job
+from riverboat.middleware import ErrorHandler, Hook, Middleware
 from riverboat.periodic import PeriodicInsert, PeriodicJob
-from riverboat.worker import QueueConfig, Workers
+from riverboat.worker import JobStuckHandler, QueueConfig, Workers, WorkJob, current_context
 
 C = TypeVar("C", bound="ClientBase")
 
@@ -81,7 +88,14 @@ class ClientBase:
     ``leader_election`` (``False`` keeps this client out of election: it then runs no
     maintenance and refuses periodic jobs), ``periodic_jobs``, ``rescue_stuck_jobs_after``
     (default 1 hour, counted after ``job_timeout`` when that is given; never shorter than
-    ``job_timeout``) and the retention of completed, cancelled and discarded jobs (``-1``: keep forever).
+    ``job_timeout``), the retention of completed, cancelled and discarded jobs (``-1``: keep
+    forever), ``error_handler`` (sees every failure, may cancel a job or choose its retry
+    time), ``job_stuck_threshold`` (a job still running this long after its timeout is
+    reported stuck; default 10 s) and ``job_stuck_handler`` (told of each stuck job; may
+    give its worker slot back to the queue).
+
+    ``middleware`` and ``hooks`` run around every insert and, for a working client, every
+    job (``riverboat.middleware``).
     """
 
     def __init__(
@@ -106,6 +120,11 @@ class ClientBase:
         completed_job_retention: Retention = COMPLETED_JOB_RETENTION_DEFAULT,
         cancelled_job_retention: Retention = CANCELLED_JOB_RETENTION_DEFAULT,
         discarded_job_retention: Retention = DISCARDED_JOB_RETENTION_DEFAULT,
+        middleware: Sequence[Middleware] = (),
+        hooks: Sequence[Hook] = (),
+        error_handler: ErrorHandler | None = None,
+        job_stuck_threshold: timedelta = JOB_STUCK_THRESHOLD_DEFAULT,
+        job_stuck_handler: JobStuckHandler | None = None,
     ) -> None:
         settings = client_settings(
             schema=schema,
@@ -126,6 +145,11 @@ class ClientBase:
             completed_job_retention=completed_job_retention,
             cancelled_job_retention=cancelled_job_retention,
             discarded_job_retention=discarded_job_retention,
+            middleware=middleware,
+            hooks=hooks,
+            error_handler=error_handler,
+            job_stuck_threshold=job_stuck_threshold,
+            job_stuck_handler=job_stuck_handler,
         )
         self._init_with(pool_or_conninfo, settings)
 
@@ -185,15 +209,25 @@ class ClientBase:
         """Resolve and validate every job before touching the database: one bad job
         rejects the whole batch. ``extra_metadata`` (one per item) is riverboat's own,
         merged after the user's metadata is checked, so it may use reserved keys."""
-        return list(self._prepare_each(items, extra_metadata))
+        if isinstance(items, str | bytes) or not isinstance(items, Sequence):
+            raise ValidationError("insert_many", "type", "must be a list of jobs", items)
+        resolver = InsertResolver(self._defaults, datetime.now(UTC))
+        contract = self._contract
+        return [
+            self._prepare_one(resolver, contract, item, None if extra_metadata is None else extra_metadata[index])
+            for index, item in enumerate(items)
+        ]
 
     def _prepare_each(
         self, items: Sequence[InsertManyItem], extra_metadata: Sequence[Mapping[str, Any]] | None = None
     ) -> Iterable[InsertParams]:
         """``_prepare`` one job at a time, for inserts that send earlier jobs while later
-        ones are prepared (only in a transaction of their own)."""
+        ones are prepared (only in a transaction of their own, and only without insert
+        middleware or hooks, which see the whole batch)."""
         if isinstance(items, str | bytes) or not isinstance(items, Sequence):
             raise ValidationError("insert_many", "type", "must be a list of jobs", items)
+        if has_plugins(items, self._settings.middleware, self._settings.hooks):
+            return self._prepare(items, extra_metadata)
         resolver = InsertResolver(self._defaults, datetime.now(UTC))
         contract = self._contract
         return (
@@ -232,13 +266,13 @@ class ClientBase:
             return []
         # A bad job raises while earlier chunks are sent; the transaction, ours alone, rolls back.
         with self._connection() as conn:
-            return self._insert(conn, rows)
+            return self._insert_rows(conn, items, rows)
 
     def insert_many_tx(self, conn: Connection[Any], items: Sequence[InsertManyItem]) -> list[InsertResult]:
         """Insert jobs in the caller's transaction on ``conn``; results in input order."""
         # Every job is checked first: a failed statement would abort the caller's transaction.
         rows = self._prepare(items)
-        return self._insert(conn, rows) if rows else []
+        return self._insert_rows(conn, items, rows) if rows else []
 
     def insert_many_fast(self, items: Sequence[InsertManyItem]) -> int:
         """Insert non-unique jobs with COPY in a transaction of their own; returns the count."""
@@ -248,13 +282,13 @@ class ClientBase:
         # Rows are made while COPY streams the earlier ones, so the server works beside
         # us; a bad job raises mid-COPY and its transaction, ours alone, rolls back.
         with self._connection() as conn:
-            return self._copy(conn, rows)
+            return self._copy_rows(conn, items, rows)
 
     def insert_many_fast_tx(self, conn: Connection[Any], items: Sequence[InsertManyItem]) -> int:
         """Insert non-unique jobs with COPY in the caller's transaction; returns the count."""
         # Every job is checked first: a failed COPY would abort the caller's transaction.
         rows = self._prepare(items)
-        return self._copy(conn, rows) if rows else 0
+        return self._copy_rows(conn, items, rows) if rows else 0
 
     def _insert_periodic(self, inserts: Sequence[PeriodicInsert]) -> list[InsertResult]:
         """Insert what the periodic job enqueuer built: at its run time unless the job's
@@ -271,7 +305,32 @@ class ClientBase:
             )
         rows = self._prepare(items, [periodic.metadata for periodic in inserts])
         with self._connection() as conn:
+            return self._insert_rows(conn, items, rows)
+
+    def _insert_rows(
+        self, conn: Connection[Any], items: Sequence[InsertManyItem], rows: Iterable[InsertParams]
+    ) -> list[InsertResult]:
+        """Insert ``rows`` (made from ``items``) through the insert middleware and hooks."""
+        if not has_plugins(items, self._settings.middleware, self._settings.hooks):
             return self._insert(conn, rows)
+        chain = insert_chain(items, list(rows), self._settings.middleware, self._settings.hooks)
+        return run_insert_chain_sync(chain, functools.partial(self._insert, conn))
+
+    def _copy_rows(
+        self, conn: Connection[Any], items: Sequence[InsertManyItem], rows: Iterable[InsertParams]
+    ) -> int:
+        """COPY ``rows`` (made from ``items``) through the insert middleware and hooks."""
+        if not has_plugins(items, self._settings.middleware, self._settings.hooks):
+            return self._copy(conn, rows)
+        copied = 0
+
+        def copy(chained: list[InsertParams]) -> list[InsertResult]:
+            nonlocal copied
+            copied = self._copy(conn, chained)
+            return []
+
+        run_insert_chain_sync(insert_chain(items, list(rows), self._settings.middleware, self._settings.hooks), copy)
+        return copied
 
     def _insert(self, conn: Connection[Any], rows: Iterable[InsertParams]) -> list[InsertResult]:
         statement = query("job_insert_many", self._schema)
@@ -371,3 +430,34 @@ class ClientBase:
         """Ask the current leader to step down and re-run election."""
         with self._connection() as conn:
             admin.leader_request_resign(conn, self._schema)
+
+    def complete_tx(self, conn: Connection[Any], job: WorkJob[Any] | Job) -> Job:
+        """Complete the job being worked inside the caller's transaction on ``conn``, so the
+        completion commits (or rolls back) with the work's own writes (River's
+        ``JobCompleteTx``). Call it from ``work``; metadata set so far goes with it. Once
+        that transaction commits, the job stays completed whatever ``work`` then returns or
+        raises. ``JobNotRunningError`` if the job was finalized, cancelled or rescued
+        meanwhile. Returns the completed row."""
+        context = current_context()
+        row = job.row if isinstance(job, WorkJob) else job
+        if row.id != context.job.id:
+            raise ValidationError("job", "conflict", "is not the job being worked here", row.id)
+        if row.state is not JobState.RUNNING:
+            raise JobNotRunningError(row.id, row.state.value)
+        completion = Completion(
+            job_id=row.id,
+            state=JobState.COMPLETED.value,
+            outcome=EventKind.COMPLETED,
+            duration=timedelta(0),
+            finalized_at=datetime.now(UTC),
+            metadata_updates=dict(context.metadata_updates) or None,
+        )
+        with fast_json(conn.cursor(row_factory=dict_row)) as cur:
+            cur.execute(
+                query("job_set_state_if_running_many", self._schema), set_state_params([completion], read_rows=True)
+            )
+            stored = cur.fetchone()
+        if stored is None or not stored["was_running"]:
+            raise JobNotRunningError(row.id, None if stored is None else stored["state"])
+        context.completed_in_tx = True
+        return Job.from_row(stored)

@@ -47,7 +47,18 @@ updated AS (
       AND (t.was_running OR t.metadata_updates IS NOT NULL)
     RETURNING job.id, job.state::text AS state, job.attempt, job.max_attempts, job.attempted_at, job.created_at,
         job.finalized_at, job.scheduled_at, job.priority, job.args, job.attempted_by, job.errors, job.kind,
-        job.metadata, job.queue, job.tags, job.unique_key, job.unique_states::text AS unique_states
+        job.metadata, job.queue, job.tags, job.unique_key, job.unique_states::text AS unique_states,
+        t.was_running
 )
 -- Rows go back only when asked for: when nothing reads them, the server need not send them.
+-- Rows left unchanged (no longer running) go back too, as they are (River's rule), so a
+-- job completed in its worker's own transaction is reported completed.
 SELECT * FROM updated WHERE %(read_rows)s::boolean
+UNION ALL
+SELECT job.id, job.state::text AS state, job.attempt, job.max_attempts, job.attempted_at, job.created_at,
+    job.finalized_at, job.scheduled_at, job.priority, job.args, job.attempted_by, job.errors, job.kind,
+    job.metadata, job.queue, job.tags, job.unique_key, job.unique_states::text AS unique_states,
+    false AS was_running
+FROM /* TEMPLATE: schema */river_job AS job
+JOIN target AS t ON t.id = job.id
+WHERE %(read_rows)s::boolean AND NOT (t.was_running OR t.metadata_updates IS NOT NULL)
