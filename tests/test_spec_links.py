@@ -100,8 +100,8 @@ def test_every_link_of_the_spec_resolves() -> None:
                     continue
                 file_part, _, anchor = target.partition("#")
                 linked = (path.parent / file_part).resolve() if file_part else path
-                if not linked.exists():
-                    broken.append(f"{path.relative_to(ROOT)}:{number}: {target}")
-                elif anchor and linked.suffix == ".md" and anchor not in document_anchors(linked):
+                if not linked.exists() or (
+                    anchor and linked.suffix == ".md" and anchor not in document_anchors(linked)
+                ):
                     broken.append(f"{path.relative_to(ROOT)}:{number}: {target}")
     assert broken == []

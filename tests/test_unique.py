@@ -309,7 +309,8 @@ GO_CASES = [
     GoCase("conformance_selected_args", b'{"a":{"b":1.50,"c":[2.0]},"x":1}', UniqueOpts(by_args=NESTED),
            selection="nested"),
     # spec/04-unique.md#paths: a.b (two components) sorts before a\.b (one), as River sorts.
-    GoCase("conformance_selected_args", b'{"a.b":2,"a":{"b":1}}', UniqueOpts(by_args=("a\\.b", "a.b")), selection="dotted"),
+    GoCase("conformance_selected_args", b'{"a.b":2,"a":{"b":1}}', UniqueOpts(by_args=("a\\.b", "a.b")),
+           selection="dotted"),
     GoCase("sel_dotted_tie_key_only", b'{"a.b":2,"a":{"c":1}}', UniqueOpts(by_args=("a.b", "a\\.b")),
            selection="dotted"),
     # A trailing backslash stands for itself; an escaped one is the same component.
