@@ -114,9 +114,9 @@ func TestRejectedBeforeTheDatabase(t *testing.T) {
 		{"queue with newline", ok, InsertOpts{Queue: "default\n"}, "queue", "pattern"},
 		{"period fraction", ok, InsertOpts{UniqueOpts: UniqueOpts{ByPeriod: 1500 * time.Millisecond}}, "unique_opts.by_period", "range"},
 		{"states empty", ok, InsertOpts{UniqueOpts: UniqueOpts{ByState: []JobState{}}}, "unique_opts.by_state", "required_states"},
-		{"args NUL", MapArgs{JobKind: "k", Args: map[string]any{"s": "a\x00b"}}, InsertOpts{}, "args", "nul"},
-		{"args NUL key", RawArgs{JobKind: "k", JSON: json.RawMessage(`{"a":{"b\u0000":1}}`)}, InsertOpts{}, "args", "nul"},
-		{"metadata NUL", ok, InsertOpts{Metadata: json.RawMessage(`{"bad\u0000key": 1}`)}, "metadata", "nul"},
+		{"args NUL", MapArgs{JobKind: "k", Args: map[string]any{"s": "a\x00b"}}, InsertOpts{}, "args", "json"},
+		{"args NUL key", RawArgs{JobKind: "k", JSON: json.RawMessage(`{"a":{"b\u0000":1}}`)}, InsertOpts{}, "args", "json"},
+		{"metadata NUL", ok, InsertOpts{Metadata: json.RawMessage(`{"bad\u0000key": 1}`)}, "metadata", "json"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

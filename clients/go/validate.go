@@ -111,7 +111,7 @@ func rejectNUL(field string, encoded []byte) error {
 			inString = !inString
 		case c == '\\' && inString:
 			if bytes.HasPrefix(encoded[i+1:], []byte("u0000")) {
-				return invalid(field, "nul", "%s must not hold U+0000, which PostgreSQL's jsonb cannot store", field)
+				return invalid(field, "json", "%s must not hold U+0000, which PostgreSQL's jsonb cannot store", field)
 			}
 			i++
 		}

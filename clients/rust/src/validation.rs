@@ -98,7 +98,7 @@ pub(crate) fn reject_nul(field: &str, encoded: &str) -> Result<(), Error> {
                 if bytes[i + 1..].starts_with(b"u0000") {
                     return Err(Error::validation(
                         field,
-                        "nul",
+                        "json",
                         format!("{field} must not hold U+0000, which PostgreSQL's jsonb cannot store"),
                     ));
                 }

@@ -209,7 +209,7 @@ export function rejectNul(encoded: string, path: string): string {
       inString = !inString;
     } else if (c === 0x5c && inString) {
       if (encoded.startsWith("u0000", i + 1)) {
-        throw new ValidationError(path, "nul", "must not hold U+0000, which PostgreSQL's jsonb cannot store");
+        throw new ValidationError(path, "json", "must not hold U+0000, which PostgreSQL's jsonb cannot store");
       }
       i++;
     }

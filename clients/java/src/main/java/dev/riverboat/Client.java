@@ -271,7 +271,7 @@ public final class Client {
                 inString = !inString;
             } else if (c == '\\' && inString) {
                 if (encoded.startsWith("u0000", i + 1)) {
-                    throw new ValidationException(field, "nul", field + " must not hold U+0000, which PostgreSQL's jsonb cannot store");
+                    throw new ValidationException(field, "json", field + " must not hold U+0000, which PostgreSQL's jsonb cannot store");
                 }
                 i++;
             }
