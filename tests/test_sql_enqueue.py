@@ -90,8 +90,11 @@ def test_every_option(conn: psycopg.Connection[Any]) -> None:
         ("k", "{}", {"tags": "abc"}, "tags: must be a list of strings"),
         ("k", "{}", {"metadata": {"river:x": 1}}, "metadata: keys beginning 'river:' are reserved"),
         ("k", "{}", {"metadata": [1]}, "metadata: must be a JSON object"),
-        ("k", "{}", {"bogus": 1}, "opts.bogus: is not an insert option"),
-        ("k", "{}", {"unique_opts": {"by_period_seconds": 0.5}}, "unique_opts.by_period: must be at least 1 second"),
+        ("k", "{}", {"queue": "a" * 26 + "!"}, "queue: must be a queue name"),
+        ("k", "{}", {"queue": "a||b"}, "queue: must be a queue name"),
+        ("k", "{}", {"bogus": 1}, "bogus: is not an insert option"),
+        ("k", "{}", {"unique_opts": {"by_period_seconds": 0.5}}, "unique_opts.by_period: must be a whole number"),
+        ("k", "{}", {"unique_opts": {"by_period_seconds": 1.5}}, "unique_opts.by_period: must be a whole number"),
         ("k", "{}", {"unique_opts": {"by_state": ["available"]}}, "unique_opts.by_state: must include available"),
         ("k", "{}", {"unique_opts": {"by_state": ["nope"]}}, "unique_opts.by_state: must contain only known"),
         ("k", "{}", {"unique_opts": {"exclude_kind": True}}, "unique_opts.exclude_kind: requires"),
@@ -183,6 +186,19 @@ def test_unique_keys_match_python_client(
     assert again.unique_skipped_as_duplicate
     assert again.job.id == job.id
     assert sql_insert(conn, kind, args, {**opts, "unique_opts": unique})["unique_skipped_as_duplicate"] is True
+
+
+def test_json_text_is_stored_and_hashed_compacted(conn: psycopg.Connection[Any]) -> None:
+    # The JSON-text vector of spec/04-unique.md#vectors: whitespace dropped, < and > escaped.
+    row = sql_insert(conn, "conformance_all_args", '{ "id" : 42, "s" : "<b>" }', {"unique_opts": {"by_args": True}})
+    assert row["unique_key"].hex() == "50f72754b0ee869122af53792422d31e09da5ca30380b472fa1e211c120fb016"
+    assert row["args"] == {"id": 42, "s": "<b>"}
+
+
+def test_null_options_are_unset(conn: psycopg.Connection[Any]) -> None:
+    opts = {"queue": None, "priority": None, "tags": None, "metadata": None, "unique_opts": {"by_args": None}}
+    job = Job.from_row(sql_insert(conn, "k", "{}", {**opts, "queue": "a|b-c_d"}))
+    assert (job.queue, job.priority, job.tags, job.metadata, job.unique_key) == ("a|b-c_d", 1, [], {}, None)
 
 
 def test_period_from_now_uses_database_time(conn: psycopg.Connection[Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -305,6 +306,16 @@ GO_CASES = [
            selection="nested"),
     GoCase("sel_unicode_partial", encode({"deep": {"inner": {"y": 1}}, "<b>": None}),
            UniqueOpts(by_args=UNICODE, by_queue=True), selection="unicode"),
+    GoCase("conformance_selected_args", b'{"a":{"b":1.50,"c":[2.0]},"x":1}', UniqueOpts(by_args=NESTED),
+           selection="nested"),
+    # spec/04-unique.md#paths: a.b (two components) sorts before a\.b (one), as River sorts.
+    GoCase("conformance_selected_args", b'{"a.b":2,"a":{"b":1}}', UniqueOpts(by_args=("a\\.b", "a.b")),
+           selection="dotted"),
+    GoCase("sel_dotted_tie_key_only", b'{"a.b":2,"a":{"c":1}}', UniqueOpts(by_args=("a.b", "a\\.b")),
+           selection="dotted"),
+    # A trailing backslash stands for itself; an escaped one is the same component.
+    GoCase("conformance_selected_args", b'{"a\\\\":1,"b":2}', UniqueOpts(by_args=("a\\",)), selection="backslash"),
+    GoCase("sel_escaped_backslash", b'{"a\\\\":1,"b":2}', UniqueOpts(by_args=("a\\\\",)), selection="backslash"),
 ]
 
 
@@ -365,6 +376,58 @@ def test_river_go_agrees_on_extra_vectors(river_db_url: str) -> None:
     assert [key for key, _ in theirs[: len(ISSUE_VECTORS)]] == [v.expected for v in ISSUE_VECTORS]
     for case, got in zip(cases, theirs, strict=True):
         assert _ours(case) == got, case
+
+
+def _spec_compact(text: str) -> bytes:
+    """Steps 2-4 of spec/03-insert.md#json-text, written from the spec."""
+    compact = re.sub(r'("(?:[^"\\]|\\.)*")|[ \t\n\r]+', lambda m: m.group(1) or "", text)
+    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
+                         ("\u2029", "\\u2029")):
+        compact = compact.replace(char, escape)
+    return compact.encode()
+
+
+JSON_TEXTS = [
+    '{ "z" : 1,\n\t"a" : [ 3 , 2.50 , 1e2 ],\r\n "m": {"y" : "<b> & \\u00e9 \\/ \u2028 \\" q"} } ',
+    '{"a":1, "a":2,  "s":" spaces  inside ", "t":"\\\\"}',
+    '{"account": { "region" : "eu&<>",  "id" : "x" }, "label" : [ 1 , { "b" : 2 } ] }',
+    '{ "id" : 42, "s" : "<b>" }',
+]
+
+
+def test_river_go_compacts_json_text_as_the_spec_says(river_db_url: str) -> None:
+    cases = [GoCase("conformance_all_args", text.encode(), opts, selection=selection)
+             for text in JSON_TEXTS
+             for opts, selection in ((BY_ARGS, ""), (UniqueOpts(by_args=ACCOUNT), "account"))]
+    theirs = river_keys(river_db_url, cases)
+    for case, (key, _) in zip(cases, theirs, strict=True):
+        compact = _spec_compact(case.args.decode())
+        ours = unique_key(kind=case.kind, encoded_args=compact, queue=case.queue, opts=case.opts,
+                          scheduled_at=None, now=case.now)
+        assert ours.hex() == key, (case, compact)
+
+
+# The last rows of spec/04-unique.md#vectors: spliced raw values, the path tie, a trailing
+# backslash, and JSON text compacted before hashing. River Go agrees on each input above.
+SPEC_VECTORS = [
+    ("conformance_selected_args", '{"a":{"b":1.50,"c":[2.0]},"x":1}', ("a.b", "a"),
+     "8ef55274e062cab06914fc9ca331b4555e67b5a210fd4fd7c862dab9cb238b6d"),
+    ("conformance_selected_args", '{"a.b":2,"a":{"b":1}}', ("a\\.b", "a.b"),
+     "5b25ef576ba5e77e49c5af2de778356011a73f2143517b67a30717a6556c381f"),
+    ("conformance_selected_args", '{"a\\\\":1,"b":2}', ("a\\",),
+     "02aa23fc4e0656fc4b0adac5795e6ff684417212aa6757a4cd908569a7f0ac7c"),
+    ("conformance_selected_args", '{"a\\\\":1,"b":2}', ("a\\\\",),
+     "02aa23fc4e0656fc4b0adac5795e6ff684417212aa6757a4cd908569a7f0ac7c"),
+    ("conformance_all_args", '{ "id" : 42, "s" : "<b>" }', True,
+     "50f72754b0ee869122af53792422d31e09da5ca30380b472fa1e211c120fb016"),
+]
+
+
+@pytest.mark.parametrize(("kind", "text", "by_args", "expected"), SPEC_VECTORS)
+def test_spec_vectors(kind: str, text: str, by_args: bool | tuple[str, ...], expected: str) -> None:
+    key = unique_key(kind=kind, encoded_args=_spec_compact(text), queue="default",
+                     opts=UniqueOpts(by_args=by_args), scheduled_at=None, now=NOW)
+    assert key.hex() == expected
 
 
 # Postgres jsonb cannot hold U+0000, so the random args avoid it.

@@ -64,6 +64,9 @@ func EncodeArgs(args JobArgs) ([]byte, error) {
 	if len(encoded) == 0 || encoded[0] != '{' {
 		return nil, invalid("args", "type", "args of kind %q must encode a JSON object, got %s", args.Kind(), preview(encoded))
 	}
+	if err := rejectNUL("args", encoded); err != nil {
+		return nil, err
+	}
 	return encoded, nil
 }
 

@@ -44,9 +44,12 @@ type Config struct {
 	Queue       string
 	Priority    int
 	MaxAttempts int
-	// Contract, when set, checks every job's args against its kind's JSON Schema before
-	// anything is sent, and rejects kinds the contract does not know.
+	// Contract, when set, checks the args of every job whose kind it lists against that
+	// kind's JSON Schema before anything is sent; other kinds pass unchecked.
 	Contract *Contract
+	// StrictContract also rejects kinds the Contract does not list, with
+	// *UnknownKindError (spec/05-args-contract.md#strict-mode).
+	StrictContract bool
 }
 
 // Client inserts jobs. It holds no connection of its own: Insert and InsertMany begin a
@@ -208,12 +211,13 @@ func (c *Client) write(ctx context.Context, tx pgx.Tx, resolved []*row, now time
 	if err != nil {
 		return nil, err
 	}
-	stored, err := pgx.CollectRows(dbRows, scanResult)
+	returned, err := pgx.CollectRows(dbRows, scanResult)
 	if err != nil {
 		return nil, err
 	}
-	if len(stored) != n {
-		return nil, fmt.Errorf("riverboat: insert returned %d rows for %d jobs", len(stored), n)
+	stored, err := placeByOrdinal(returned, n)
+	if err != nil {
+		return nil, err
 	}
 	if err := c.notify(ctx, tx, stored); err != nil {
 		return nil, err
@@ -259,9 +263,33 @@ func insertNotifyPayloads(stored []*InsertResult) []string {
 	return payloads
 }
 
+// ordered is one returned row with the 1-based position of the job it answers.
+type ordered struct {
+	ord    int64
+	result *InsertResult
+}
+
+// placeByOrdinal puts each returned row at its job's position: PostgreSQL does not promise
+// RETURNING order, so the statement returns each job's ordinal
+// (spec/03-insert.md#the-insert-statement).
+func placeByOrdinal(returned []ordered, n int) ([]*InsertResult, error) {
+	stored := make([]*InsertResult, n)
+	for _, r := range returned {
+		if r.ord < 1 || r.ord > int64(n) || stored[r.ord-1] != nil {
+			return nil, fmt.Errorf("riverboat: insert returned ordinal %d for a batch of %d jobs", r.ord, n)
+		}
+		stored[r.ord-1] = r.result
+	}
+	if len(returned) != n {
+		return nil, fmt.Errorf("riverboat: insert returned %d rows for %d jobs", len(returned), n)
+	}
+	return stored, nil
+}
+
 // scanResult reads one row of job_insert_many.sql.
-func scanResult(r pgx.CollectableRow) (*InsertResult, error) {
+func scanResult(r pgx.CollectableRow) (ordered, error) {
 	var (
+		ord          int64
 		j            Job
 		args         []byte
 		errorsJSON   []byte
@@ -270,17 +298,17 @@ func scanResult(r pgx.CollectableRow) (*InsertResult, error) {
 		uniqueStates *int32
 		skipped      bool
 	)
-	err := r.Scan(&j.ID, &args, &j.Attempt, &j.AttemptedAt, &j.AttemptedBy, &j.CreatedAt, &errorsJSON,
+	err := r.Scan(&ord, &j.ID, &args, &j.Attempt, &j.AttemptedAt, &j.AttemptedBy, &j.CreatedAt, &errorsJSON,
 		&j.FinalizedAt, &j.Kind, &j.MaxAttempts, &metadata, &j.Priority, &j.Queue, &j.ScheduledAt, &state,
 		&j.Tags, &j.UniqueKey, &uniqueStates, &skipped)
 	if err != nil {
-		return nil, err
+		return ordered{}, err
 	}
 	j.EncodedArgs = args
 	j.Metadata = metadata
 	j.State = JobState(state)
 	if err := json.Unmarshal(errorsJSON, &j.Errors); err != nil {
-		return nil, fmt.Errorf("riverboat: reading errors of job %d: %w", j.ID, err)
+		return ordered{}, fmt.Errorf("riverboat: reading errors of job %d: %w", j.ID, err)
 	}
 	if uniqueStates != nil {
 		j.UniqueStates = MaskToStates(byte(*uniqueStates)) //nolint:gosec // an 8-bit mask
@@ -301,5 +329,5 @@ func scanResult(r pgx.CollectableRow) (*InsertResult, error) {
 	if j.AttemptedBy == nil {
 		j.AttemptedBy = []string{}
 	}
-	return &InsertResult{Job: &j, UniqueSkippedAsDuplicate: skipped}, nil
+	return ordered{ord: ord, result: &InsertResult{Job: &j, UniqueSkippedAsDuplicate: skipped}}, nil
 }

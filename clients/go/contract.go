@@ -212,12 +212,19 @@ func (c *Contract) Kinds() []string {
 	return slices.Sorted(maps.Keys(c.kinds))
 }
 
-// Check validates encoded args against their kind's schema: *UnknownKindError for a kind
-// the contract lacks, *ArgsContractError for args that break the schema.
+// Has says whether the contract lists a kind.
+func (c *Contract) Has(kindName string) bool {
+	_, ok := c.kinds[kindName]
+	return ok
+}
+
+// Check validates encoded args against their kind's schema: *ArgsContractError for args
+// that break it. A contract covers only the kinds it lists; others pass unchecked
+// (spec/05-args-contract.md#check).
 func (c *Contract) Check(kindName string, encodedArgs []byte) error {
 	entry, ok := c.kinds[kindName]
 	if !ok {
-		return &UnknownKindError{Kind: kindName}
+		return nil
 	}
 	// Decoded with exact numbers from the very bytes that will be stored.
 	value, err := jsonschema.UnmarshalJSON(bytes.NewReader(encodedArgs))

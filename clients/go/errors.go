@@ -45,7 +45,7 @@ func (e *ArgsContractError) Error() string {
 	return fmt.Sprintf("riverboat: args of kind %q at JSON pointer %q: %s: %s", e.Kind, e.Pointer, e.Keyword, e.Message)
 }
 
-// UnknownKindError reports a kind that a client with a contract does not know.
+// UnknownKindError reports a kind that a client in strict contract mode does not know.
 type UnknownKindError struct {
 	Kind string
 }

@@ -57,6 +57,9 @@ func (c *Client) resolve(args JobArgs, opts *InsertOpts, now time.Time) (*row, e
 		return nil, err
 	}
 	if c.contract != nil {
+		if c.config.StrictContract && !c.contract.Has(kind) {
+			return nil, &UnknownKindError{Kind: kind}
+		}
 		if err := c.contract.Check(kind, encoded); err != nil {
 			return nil, err
 		}
@@ -125,7 +128,7 @@ func (c *Client) resolve(args JobArgs, opts *InsertOpts, now time.Time) (*row, e
 	if err := unique.Validate(); err != nil {
 		return nil, err
 	}
-	if !unique.isEmpty() {
+	if unique.isUnique() {
 		// The period counts from the explicit scheduled time, so a job scheduled for
 		// tomorrow dedupes against tomorrow's period, not today's.
 		if r.uniqueKey, err = UniqueKey(args, encoded, r.queue, unique, explicitAt, now); err != nil {

@@ -110,6 +110,13 @@ func TestRejectedBeforeTheDatabase(t *testing.T) {
 		{"exclude_kind with states only", ok, InsertOpts{UniqueOpts: UniqueOpts{ExcludeKind: true, ByState: []JobState{"available", "pending", "running", "scheduled"}}},
 			"unique_opts.exclude_kind", "requires_dimension"},
 		{"array index path", ok, InsertOpts{UniqueOpts: UniqueOpts{ByArgsPaths: []string{"items.0"}}}, "unique_opts.by_args", "path"},
+		{"queue near miss", ok, InsertOpts{Queue: strings.Repeat("a", 26) + "!"}, "queue", "pattern"},
+		{"queue with newline", ok, InsertOpts{Queue: "default\n"}, "queue", "pattern"},
+		{"period fraction", ok, InsertOpts{UniqueOpts: UniqueOpts{ByPeriod: 1500 * time.Millisecond}}, "unique_opts.by_period", "range"},
+		{"states empty", ok, InsertOpts{UniqueOpts: UniqueOpts{ByState: []JobState{}}}, "unique_opts.by_state", "required_states"},
+		{"args NUL", MapArgs{JobKind: "k", Args: map[string]any{"s": "a\x00b"}}, InsertOpts{}, "args", "json"},
+		{"args NUL key", RawArgs{JobKind: "k", JSON: json.RawMessage(`{"a":{"b\u0000":1}}`)}, InsertOpts{}, "args", "json"},
+		{"metadata NUL", ok, InsertOpts{Metadata: json.RawMessage(`{"bad\u0000key": 1}`)}, "metadata", "json"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -280,14 +287,6 @@ func TestResolveUnique(t *testing.T) {
 	}
 	if got := hex.EncodeToString(r.uniqueKey); got != "6f20262e7b1fa9beaf98255f23030800376636484a98b20c2c04a303bab5a8d5" || r.uniqueStates != 213 {
 		t.Errorf("key %s mask %d", got, r.uniqueStates)
-	}
-	// An empty non-nil ByState makes the job unique with the default states.
-	r, err = c.resolve(emailArgs{}, &InsertOpts{UniqueOpts: UniqueOpts{ByState: []JobState{}}}, vectorNow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.uniqueKey == nil || r.uniqueStates != 245 {
-		t.Errorf("empty by_state: key %x mask %d", r.uniqueKey, r.uniqueStates)
 	}
 }
 

@@ -67,13 +67,13 @@ type UniqueOpts struct {
 	// of struct tags; an empty one counts as unset.
 	ByArgsPaths []string
 	// ByPeriod puts the period containing the job's scheduled time (or now) in the key.
-	// It must be at least one second.
+	// It must be a whole number of seconds, at least one.
 	ByPeriod time.Duration
 	// ByQueue puts the queue in the key.
 	ByQueue bool
 	// ByState lists the states in which an existing job blocks a duplicate; it must
 	// include available, pending, running and scheduled. Nil means every state but
-	// cancelled and discarded.
+	// cancelled and discarded; an empty non-nil list is rejected.
 	ByState []JobState
 	// ExcludeKind leaves the kind out of the key, so jobs of different kinds can be
 	// duplicates. It needs ByArgs, ByArgsPaths, ByPeriod or ByQueue.
@@ -81,7 +81,12 @@ type UniqueOpts struct {
 }
 
 func (o *UniqueOpts) isEmpty() bool {
-	return !o.ByArgs && len(o.ByArgsPaths) == 0 && o.ByPeriod == 0 && !o.ByQueue && o.ByState == nil && !o.ExcludeKind
+	return !o.isUnique() && !o.ExcludeKind
+}
+
+// isUnique says whether the options make a job unique (spec/04-unique.md#options).
+func (o *UniqueOpts) isUnique() bool {
+	return o.ByArgs || len(o.ByArgsPaths) > 0 || o.ByPeriod != 0 || o.ByQueue || o.ByState != nil
 }
 
 // JobArgsWithInsertOpts is implemented by args types that carry their kind's insert

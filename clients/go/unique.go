@@ -58,8 +58,8 @@ func (o *UniqueOpts) Validate() error {
 	if o.isEmpty() {
 		return nil
 	}
-	if o.ByPeriod != 0 && o.ByPeriod < time.Second {
-		return invalid("unique_opts.by_period", "range", "by_period must be at least 1 second, got %s", o.ByPeriod)
+	if o.ByPeriod != 0 && (o.ByPeriod < time.Second || o.ByPeriod%time.Second != 0) {
+		return invalid("unique_opts.by_period", "range", "by_period must be a whole number of seconds, at least 1, got %s", o.ByPeriod)
 	}
 	for _, p := range o.ByArgsPaths {
 		if _, err := splitPath(p); err != nil {
@@ -74,7 +74,7 @@ func (o *UniqueOpts) Validate() error {
 			return invalid("unique_opts.by_state", "unknown_state", "by_state holds unknown state %q", s)
 		}
 	}
-	if len(o.ByState) > 0 {
+	if o.ByState != nil {
 		var missing []string
 		for _, s := range requiredUniqueStates {
 			if !slices.Contains(o.ByState, s) {
@@ -93,8 +93,12 @@ func (o *UniqueOpts) Validate() error {
 // (spec/04-unique.md#unique-key). encodedArgs are the bytes EncodeArgs returned for
 // args; args itself is consulted only for `river:"unique"` struct tags. queue is the
 // resolved queue, scheduledAt the explicit scheduled time (zero if none) and now the
-// inserter's clock. It does not validate opts; Client does before calling it.
+// inserter's clock. It does not validate opts; Client does before calling it. Options
+// that make the job not unique give no key: nil, nil.
 func UniqueKey(args JobArgs, encodedArgs []byte, queue string, opts UniqueOpts, scheduledAt, now time.Time) ([]byte, error) {
+	if !opts.isUnique() {
+		return nil, nil
+	}
 	s, err := uniqueKeyString(args, encodedArgs, queue, opts, scheduledAt, now)
 	if err != nil {
 		return nil, err

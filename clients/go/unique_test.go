@@ -383,4 +383,38 @@ func TestByArgsPathsEmptyIsUnset(t *testing.T) {
 	if !empty.isEmpty() {
 		t.Error("an empty path list alone does not make a job unique")
 	}
+	// A job that is not unique has no key (spec/04-unique.md#unique-key).
+	for _, opts := range []UniqueOpts{{}, empty} {
+		if key, err := UniqueKey(args, encoded, "q", opts, time.Time{}, vectorNow); key != nil || err != nil {
+			t.Errorf("%+v: want no key, got %x, %v", opts, key, err)
+		}
+	}
+}
+
+func TestNULIsFoundOnlyAsAnEscape(t *testing.T) {
+	for text, nul := range map[string]bool{
+		`{"a":"\u0000"}`:   true,
+		`{"\u0000":1}`:     true,
+		`{"a":"\\u0000"}`:  false, // an escaped backslash, then the text u0000
+		`{"a":"\\\u0000"}`: true,
+		`{"a":"u0000"}`:    false,
+		`{"a":"\u00000"}`:  true,
+	} {
+		if got := rejectNUL("args", []byte(text)) != nil; got != nul {
+			t.Errorf("%s: NUL found %v, want %v", text, got, nul)
+		}
+	}
+}
+
+func TestPlaceByOrdinal(t *testing.T) {
+	a, b := &InsertResult{}, &InsertResult{}
+	got, err := placeByOrdinal([]ordered{{2, b}, {1, a}}, 2)
+	if err != nil || got[0] != a || got[1] != b {
+		t.Fatalf("rows placed by ordinal: %v %v", got, err)
+	}
+	for _, bad := range [][]ordered{{{1, a}}, {{1, a}, {1, b}}, {{0, a}, {1, b}}, {{1, a}, {3, b}}} {
+		if _, err := placeByOrdinal(bad, 2); err == nil {
+			t.Errorf("%v: want an error", bad)
+		}
+	}
 }

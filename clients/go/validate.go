@@ -18,8 +18,8 @@ const (
 )
 
 var (
-	// River's queue rule; it accepts | as a separator, so we do too (spec/03-insert.md).
-	queuePattern = regexp.MustCompile(`^(?:[a-z0-9])+(?:[_|\-]?[a-z0-9]+)*$`)
+	// River's queue names, in the unambiguous form of spec/03-insert.md#queue-names.
+	queuePattern = regexp.MustCompile(`^[a-z0-9]+(?:[_|-][a-z0-9]+)*$`)
 	// River's tag rule; Go's \w is ASCII-only.
 	tagPattern    = regexp.MustCompile(`\A\w[\w\-]+\w\z`)
 	schemaPattern = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
@@ -89,12 +89,34 @@ func encodeMetadata(metadata json.RawMessage) (string, error) {
 	if !ok {
 		return "", invalid("metadata", "type", "metadata must be a JSON object, got %s", preview(compacted.Bytes()))
 	}
+	if err := rejectNUL("metadata", compacted.Bytes()); err != nil {
+		return "", err
+	}
 	for _, m := range members {
 		if strings.HasPrefix(m.key, reservedMetadataKey) {
 			return "", invalid("metadata", "reserved", "metadata key %q: keys beginning %q are reserved for River", m.key, reservedMetadataKey)
 		}
 	}
 	return compacted.String(), nil
+}
+
+// rejectNUL refuses valid JSON text holding U+0000 in any string or key, which jsonb
+// cannot store (spec/03-insert.md#nul). Encoded JSON writes U+0000 only as the escape
+// \u0000, found by walking the escapes of each string.
+func rejectNUL(field string, encoded []byte) error {
+	inString := false
+	for i := 0; i < len(encoded); i++ {
+		switch c := encoded[i]; {
+		case c == '"':
+			inString = !inString
+		case c == '\\' && inString:
+			if bytes.HasPrefix(encoded[i+1:], []byte("u0000")) {
+				return invalid(field, "json", "%s must not hold U+0000, which PostgreSQL's jsonb cannot store", field)
+			}
+			i++
+		}
+	}
+	return nil
 }
 
 // ValidateSchemaName applies the protocol's rule for a custom schema

@@ -3,8 +3,8 @@
 
 use crate::contract::{Contracts, KindDefaults};
 use crate::validation::{
-    validate_kind, validate_max_attempts, validate_metadata, validate_priority, validate_queue, validate_tag,
-    validate_unique,
+    reject_nul, validate_kind, validate_max_attempts, validate_metadata, validate_priority, validate_queue,
+    validate_tag, validate_unique,
 };
 use crate::{json, unique, Error, InsertParams, InsertResult};
 use serde_json::Value;
@@ -46,6 +46,33 @@ struct Row {
     unique_states: i32,
 }
 
+/// The statement's rows in input order. PostgreSQL does not promise RETURNING order, so each
+/// row carries `ord`, its job's 1-based position (spec/03-insert.md#the-insert-statement).
+fn place_by_ordinal(returned: &[tokio_postgres::Row], count: usize) -> Result<Vec<InsertResult>, Error> {
+    let mut placed: Vec<Option<InsertResult>> = vec![None; count];
+    for row in returned {
+        let ord: i64 = row.try_get("ord")?;
+        let slot = usize::try_from(ord - 1).ok().and_then(|i| placed.get_mut(i));
+        match slot {
+            Some(slot @ None) => *slot = Some(InsertResult::from_row(row)?),
+            _ => {
+                return Err(invalid_answer(format!(
+                    "insert returned ordinal {ord} for a batch of {count} jobs"
+                )))
+            }
+        }
+    }
+    placed
+        .into_iter()
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| invalid_answer(format!("insert returned {} rows for {count} jobs", returned.len())))
+}
+
+/// An answer from the database that breaks the statement's contract.
+fn invalid_answer(message: String) -> Error {
+    Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, message))
+}
+
 fn quote_ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
@@ -65,7 +92,9 @@ impl Client {
         }
     }
 
-    /// Loads a job-args contract document: `{"kinds": {kind: {"args": schema, "insert_opts": {...}}}}`.
+    /// Loads a job-args contract document (spec/05-args-contract.md#document):
+    /// `{"riverboat_contract": 1, "kinds": {kind: {"args_schema": schema, "insert_opts": {...}}}}`.
+    /// Only the kinds it lists are checked; their `insert_opts` become the kinds' defaults.
     pub fn load_contract(&mut self, document: &Value) -> Result<(), Error> {
         self.contracts.load(document)
     }
@@ -97,9 +126,12 @@ impl Client {
         conn: &mut tokio_postgres::Client,
         params: Vec<InsertParams>,
     ) -> Result<Vec<InsertResult>, Error> {
-        let rows = self.prepare(&params, SystemTime::now())?;
+        // One clock read per batch: created_at, default scheduled_at and the period's
+        // "now" are one instant (spec/03-insert.md#clock).
+        let now = SystemTime::now();
+        let rows = self.prepare(&params, now)?;
         let tx = conn.transaction().await?;
-        let results = self.write(&tx, rows, SystemTime::now()).await?;
+        let results = self.write(&tx, rows, now).await?;
         tx.commit().await?;
         Ok(results)
     }
@@ -128,6 +160,7 @@ impl Client {
     fn resolve(&self, p: &InsertParams, now: SystemTime) -> Result<Row, Error> {
         validate_kind(&p.kind)?;
         let args = p.args.encode()?;
+        reject_nul("args", &args)?;
         let defaults = self.contracts.check(&p.kind, &args)?;
         let o = &p.opts;
         let queue = o
@@ -157,27 +190,36 @@ impl Client {
         for tag in &tags {
             validate_tag(tag)?;
         }
-        let metadata = match &o.metadata {
+        let metadata = match o
+            .metadata
+            .as_ref()
+            .or_else(|| defaults.and_then(|d| d.metadata.as_ref()))
+        {
             None => "{}".to_string(),
             Some(m) => {
                 validate_metadata(m)?;
-                json::encode(m).map_err(|_| Error::validation("metadata", "json", "metadata is not encodable"))?
+                let encoded =
+                    json::encode(m).map_err(|_| Error::validation("metadata", "json", "metadata is not encodable"))?;
+                reject_nul("metadata", &encoded)?;
+                encoded
             }
         };
-        let state = if o.pending {
+        let scheduled_at = o.scheduled_at.or_else(|| defaults.and_then(|d| d.scheduled_at));
+        let state = if o.pending || defaults.is_some_and(|d| d.pending) {
             "pending"
-        } else if o.scheduled_at.is_some() {
+        } else if scheduled_at.is_some() {
             "scheduled"
         } else {
             "available"
         };
-        if let Some(u) = &o.unique {
+        let unique_opts = o.unique.as_ref().or_else(|| defaults.and_then(|d| d.unique.as_ref()));
+        if let Some(u) = unique_opts {
             validate_unique(u)?;
         }
-        let (unique_key, unique_states) = match o.unique.as_ref().filter(|u| u.is_unique()) {
+        let (unique_key, unique_states) = match unique_opts.filter(|u| u.is_unique()) {
             None => (Vec::new(), 0),
             Some(u) => {
-                let key = unique::unique_key(&p.kind, &args, &queue, u, o.scheduled_at, now)?;
+                let key = unique::unique_key(&p.kind, &args, &queue, u, scheduled_at, now)?;
                 (key.to_vec(), i32::from(unique::state_mask(u)))
             }
         };
@@ -188,7 +230,7 @@ impl Client {
             metadata,
             priority: priority as i16,
             queue,
-            scheduled_at: o.scheduled_at.unwrap_or(now),
+            scheduled_at: scheduled_at.unwrap_or(now),
             state,
             tags: tags.join(","),
             unique_key,
@@ -248,7 +290,7 @@ impl Client {
                 ],
             )
             .await?;
-        let inserted: Vec<InsertResult> = returned.iter().map(InsertResult::from_row).collect::<Result<_, _>>()?;
+        let inserted = place_by_ordinal(&returned, sent.len())?;
         let mut queues: Vec<&str> = inserted
             .iter()
             .filter(|r| !r.unique_skipped_as_duplicate && r.job.state == "available")

@@ -1,16 +1,21 @@
 //! Job-args contracts (spec/05-args-contract.md): each kind's args JSON Schema and insert defaults.
 
-use crate::Error;
+use crate::{time, ByArgs, Error, JobState, UniqueOpts};
 use serde_json::Value;
 use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
 
-/// Insert defaults of a kind, from the job-args contract.
+/// Insert defaults of a kind, from the job-args contract's `insert_opts`.
 #[derive(Debug, Clone, Default)]
 pub struct KindDefaults {
     pub queue: Option<String>,
     pub priority: Option<i64>,
     pub max_attempts: Option<i64>,
+    pub scheduled_at: Option<SystemTime>,
+    pub pending: bool,
     pub tags: Option<Vec<String>>,
+    pub metadata: Option<Value>,
+    pub unique: Option<UniqueOpts>,
 }
 
 struct KindContract {
@@ -18,33 +23,33 @@ struct KindContract {
     defaults: KindDefaults,
 }
 
+/// The contract document's own schema (a build-time copy of the repository's).
+const META_SCHEMA: &str = include_str!("../../../schema/json/job-args-contract.schema.json");
+
 /// The contracts a client enforces, by kind.
 #[derive(Default)]
 pub(crate) struct Contracts(HashMap<String, KindContract>);
 
 impl Contracts {
-    /// Loads a document `{"kinds": {kind: {"args": schema, "insert_opts": {...}}}}`.
+    /// Loads a contract document (spec/05-args-contract.md#document), checked against its
+    /// meta-schema; a violation names the JSON pointer and the rule.
     pub(crate) fn load(&mut self, document: &Value) -> Result<(), Error> {
-        let kinds = document
-            .get("kinds")
-            .and_then(Value::as_object)
-            .ok_or_else(|| Error::validation("contract", "type", "contract needs a \"kinds\" object"))?;
+        let meta: Value = serde_json::from_str(META_SCHEMA).expect("the meta-schema is JSON");
+        let validator = jsonschema::draft202012::new(&meta).expect("the meta-schema is a schema");
+        if let Some(err) = validator.iter_errors(document).next() {
+            return Err(Error::validation(
+                "contract",
+                err.schema_path.as_str().rsplit('/').next().unwrap_or_default(),
+                format!("contract at JSON pointer {:?}: {err}", err.instance_path.as_str()),
+            ));
+        }
+        let kinds = document["kinds"].as_object().expect("checked by the meta-schema");
         for (kind, entry) in kinds {
-            let schema = entry.get("args").unwrap_or(entry);
-            let opts = entry.get("insert_opts");
-            let defaults = KindDefaults {
-                queue: opts
-                    .and_then(|o| o.get("queue"))
-                    .and_then(Value::as_str)
-                    .map(String::from),
-                priority: opts.and_then(|o| o.get("priority")).and_then(Value::as_i64),
-                max_attempts: opts.and_then(|o| o.get("max_attempts")).and_then(Value::as_i64),
-                tags: opts
-                    .and_then(|o| o.get("tags"))
-                    .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(|t| t.as_str().map(String::from)).collect()),
+            let defaults = match entry.get("insert_opts") {
+                Some(opts) => kind_defaults(opts)?,
+                None => KindDefaults::default(),
             };
-            self.set(kind, schema, defaults)?;
+            self.set(kind, &entry["args_schema"], defaults)?;
         }
         Ok(())
     }
@@ -76,4 +81,56 @@ impl Contracts {
         }
         Ok(Some(&contract.defaults))
     }
+}
+
+/// A contract's `insert_opts`, already checked by the meta-schema; a `null` member is unset
+/// (spec/03-insert.md#json-options).
+fn kind_defaults(opts: &Value) -> Result<KindDefaults, Error> {
+    let member = |name: &str| opts.get(name).filter(|v| !v.is_null());
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+            .unwrap_or_default()
+    };
+    Ok(KindDefaults {
+        queue: member("queue").and_then(Value::as_str).map(String::from),
+        priority: member("priority").and_then(Value::as_i64),
+        max_attempts: member("max_attempts").and_then(Value::as_i64),
+        scheduled_at: member("scheduled_at")
+            .and_then(Value::as_str)
+            .map(time::parse_rfc3339)
+            .transpose()?,
+        pending: member("pending").and_then(Value::as_bool).unwrap_or(false),
+        tags: member("tags").map(strings),
+        metadata: member("metadata").cloned(),
+        unique: member("unique_opts").map(unique_opts).transpose()?,
+    })
+}
+
+fn unique_opts(u: &Value) -> Result<UniqueOpts, Error> {
+    let member = |name: &str| u.get(name).filter(|v| !v.is_null());
+    let flag = |name: &str| member(name).and_then(Value::as_bool).unwrap_or(false);
+    let by_args = match member("by_args") {
+        Some(Value::Bool(true)) => ByArgs::All,
+        Some(Value::Array(paths)) => ByArgs::Paths(paths.iter().filter_map(|p| p.as_str().map(String::from)).collect()),
+        _ => ByArgs::No,
+    };
+    let by_state = match member("by_state").and_then(Value::as_array) {
+        Some(states) => Some(
+            states
+                .iter()
+                .map(|s| JobState::parse(s.as_str().unwrap_or_default()))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        None => None,
+    };
+    Ok(UniqueOpts {
+        by_args,
+        by_period: member("by_period_seconds")
+            .and_then(Value::as_u64)
+            .map(Duration::from_secs),
+        by_queue: flag("by_queue"),
+        by_state,
+        exclude_kind: flag("exclude_kind"),
+    })
 }

@@ -24,7 +24,8 @@ pub(crate) fn validate_kind(kind: &str) -> Result<(), Error> {
 }
 
 /// River's queue rule: at most 64 characters of lowercase alphanumerics, with single
-/// `_`, `-` or `|` separators between them.
+/// `_`, `-` or `|` separators between them. This is spec/03-insert.md#queue-names'
+/// `^[a-z0-9]+(?:[_|-][a-z0-9]+)*$`, checked by hand in linear time.
 pub fn validate_queue(queue: &str) -> Result<(), Error> {
     if queue.is_empty() || queue.len() > 64 {
         return Err(Error::validation("queue", "length", "queue must be 1 to 64 characters"));
@@ -83,6 +84,33 @@ pub fn validate_tag(tag: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Refuses encoded JSON holding U+0000 in any string or key, which PostgreSQL's jsonb cannot
+/// store (spec/03-insert.md#nul). Encoded JSON writes it only as the escape `\u0000`, found
+/// by walking each string's escapes.
+pub(crate) fn reject_nul(field: &str, encoded: &str) -> Result<(), Error> {
+    let bytes = encoded.as_bytes();
+    let mut in_string = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => in_string = !in_string,
+            b'\\' if in_string => {
+                if bytes[i + 1..].starts_with(b"u0000") {
+                    return Err(Error::validation(
+                        field,
+                        "json",
+                        format!("{field} must not hold U+0000, which PostgreSQL's jsonb cannot store"),
+                    ));
+                }
+                i += 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
 /// A JSON object whose top-level keys do not begin `river:`.
 pub(crate) fn validate_metadata(metadata: &Value) -> Result<(), Error> {
     let Value::Object(members) = metadata else {
@@ -113,11 +141,13 @@ pub(crate) fn validate_unique(u: &UniqueOpts) -> Result<(), Error> {
         ));
     }
     if let Some(p) = u.by_period {
-        if p < Duration::from_secs(1) {
+        // Whole seconds, so the period bound does not depend on clock precision
+        // (spec/04-unique.md#options).
+        if p < Duration::from_secs(1) || p.subsec_nanos() != 0 {
             return Err(Error::validation(
                 "unique.by_period",
                 "range",
-                "by_period must be at least 1 second",
+                "by_period must be a whole number of seconds, at least 1",
             ));
         }
     }

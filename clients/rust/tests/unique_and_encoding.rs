@@ -475,6 +475,49 @@ fn check_without_connection() {
             }),
             "unique.by_state",
         ),
+        (
+            InsertParams::new("k", json!({})).with_opts(InsertOpts {
+                unique: Some(UniqueOpts {
+                    by_period: Some(Duration::from_millis(1500)),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            "unique.by_period",
+        ),
+        (
+            InsertParams::new("k", json!({})).with_opts(InsertOpts {
+                unique: Some(UniqueOpts {
+                    by_state: Some(vec![]),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            "unique.by_state",
+        ),
+        (
+            InsertParams::new("k", json!({})).with_opts(InsertOpts {
+                queue: Some(format!("{}!", "a".repeat(26))),
+                ..Default::default()
+            }),
+            "queue",
+        ),
+        (InsertParams::new("k", json!({"s": "a\u{0}b"})), "args"),
+        (
+            InsertParams {
+                kind: "k".into(),
+                args: Args::Raw(r#"{"a": {"b\u0000": 1}}"#.into()),
+                opts: InsertOpts::default(),
+            },
+            "args",
+        ),
+        (
+            InsertParams::new("k", json!({})).with_opts(InsertOpts {
+                metadata: Some(json!({"bad\u{0}key": 1})),
+                ..Default::default()
+            }),
+            "metadata",
+        ),
     ];
     for (params, field) in cases {
         assert_eq!(
@@ -482,6 +525,13 @@ fn check_without_connection() {
             field
         );
     }
+    // An escaped backslash followed by the text u0000 is not U+0000.
+    let raw = InsertParams {
+        kind: "k".into(),
+        args: Args::Raw(r#"{"a": "\\u0000"}"#.into()),
+        opts: InsertOpts::default(),
+    };
+    Client::new(Config::default()).check(&raw).unwrap();
     assert_eq!(
         JobState::parse("bogus").map_err(field_of).unwrap_err().0,
         "unique.by_state"
@@ -497,9 +547,9 @@ fn validation_names_field_and_rule() {
 fn contract_violation_names_kind_pointer_and_rule() {
     let mut client = Client::new(Config::default());
     client
-        .load_contract(
-            &json!({"kinds": {"email_send": {"args": {"type": "object", "properties": {"to": {"type": "string"}}}}}}),
-        )
+        .load_contract(&json!({"riverboat_contract": 1, "kinds": {"email_send": {
+                "args_schema": {"type": "object", "properties": {"to": {"type": "string"}}},
+                "insert_opts": {"queue": "mail", "priority": null, "unique_opts": {"by_args": true}}}}}))
         .unwrap();
     match client
         .check(&InsertParams::new("email_send", json!({"to": 7})))
@@ -517,4 +567,15 @@ fn contract_violation_names_kind_pointer_and_rule() {
         .check(&InsertParams::new("email_send", json!({"to": "a@example.com"})))
         .unwrap();
     client.check(&InsertParams::new("other", json!({"to": 7}))).unwrap();
+    // A document that breaks the meta-schema is refused whole, naming the pointer.
+    let bad = client
+        .load_contract(&json!({"riverboat_contract": 1, "kinds": {"k": {"args_schema": {},
+            "insert_opts": {"unique_opts": {"by_period_seconds": 1.5}}}}}))
+        .unwrap_err();
+    assert!(
+        bad.to_string()
+            .contains("/kinds/k/insert_opts/unique_opts/by_period_seconds"),
+        "{bad}"
+    );
+    assert!(client.load_contract(&json!({"kinds": {}})).is_err());
 }

@@ -15,7 +15,7 @@ import {
   JobArgs,
   resolveJob,
 } from "./insert";
-import { InsertResult, jobFromRow, JobRow } from "./job";
+import { InsertResult, jobFromRow, JobRow, placeByOrdinal } from "./job";
 import { InsertOpts } from "./options";
 import { checkSchema, loadQuery, Query, queryValues } from "./queries";
 import { formatMicros, nowInstant } from "./time";
@@ -41,11 +41,13 @@ export interface ClientConfig {
   /** Schema holding River's tables; unset uses the connection's search path. */
   schema?: string | null;
   /**
-   * A job-args contract (a Contract, or its JSON document): args are checked against it
-   * before anything is sent, kinds outside it are refused, and jobs given as
+   * A job-args contract (a Contract, or its JSON document): args of the kinds it lists are
+   * checked against it before anything is sent (other kinds pass unchecked), and jobs given as
    * `{kind, args}` without their own `insertOpts` take the kind's defaults from it.
    */
   contract?: Contract | Record<string, unknown> | string | null;
+  /** Also refuse kinds the contract does not list (UnknownKindError; spec/05-args-contract.md#strict-mode). */
+  strictContract?: boolean;
   /** Client-wide defaults, below per-insert options and kind defaults. */
   queue?: string;
   priority?: number;
@@ -83,6 +85,7 @@ export class Client {
   private readonly pool: PoolLike;
   private readonly schema: string | null;
   private readonly contract: Contract | null;
+  private readonly strictContract: boolean;
   private readonly defaults: ClientDefaults;
   private readonly insertQuery: Query;
   private readonly notifyQuery: Query;
@@ -96,6 +99,7 @@ export class Client {
     this.schema = config.schema === undefined || config.schema === null ? null : checkSchema(config.schema);
     const contract = config.contract ?? null;
     this.contract = contract === null || contract instanceof Contract ? contract : Contract.fromJson(contract);
+    this.strictContract = config.strictContract ?? false;
     this.defaults = checkClientDefaults(config);
     this.insertQuery = loadQuery("job_insert_many", this.schema);
     this.notifyQuery = loadQuery("queue_notify_insert", this.schema);
@@ -152,7 +156,9 @@ export class Client {
   private prepare(params: readonly (InsertManyParams | JobArgs)[]): Batch & { now: bigint } {
     if (!Array.isArray(params)) throw new ValidationError("params", "type", "must be a list of jobs", params);
     const now = nowInstant();
-    const jobs = params.map((item, i) => resolveJob(batchItem(item, i), this.defaults, this.contract, now));
+    const jobs = params.map((item, i) =>
+      resolveJob(batchItem(item, i), this.defaults, this.contract, now, this.strictContract),
+    );
     return { ...foldDuplicates(jobs), now };
   }
 
@@ -172,15 +178,12 @@ export class Client {
         state: rows.map((r) => r.state),
         // Tags may not contain commas, so the statement can split them back.
         tags: rows.map((r) => r.tags.join(",")),
-        unique_key: rows.map((r) => r.uniqueKey?.toString("hex") ?? null),
-        unique_states: rows.map((r) => r.uniqueStates),
+        unique_key: rows.map((r) => r.uniqueKey?.toString("hex") ?? ""),
+        unique_states: rows.map((r) => r.uniqueStates ?? 0),
       }),
       types: TEXT_RESULTS,
     });
-    if (returned.length !== rows.length) {
-      throw new Error(`insert returned ${returned.length} rows for ${rows.length} jobs`);
-    }
-    const stored = (returned as JobRow[]).map(jobFromRow);
+    const stored = placeByOrdinal(returned as JobRow[], rows.length).map(jobFromRow);
     // Only newly inserted available jobs wake workers; each queue once.
     const queues = [
       ...new Set(

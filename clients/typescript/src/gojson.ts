@@ -197,6 +197,27 @@ export function encodeGo(value: unknown, path = "args"): string {
 }
 
 /**
+ * Returns encoded JSON unless a string or key in it holds U+0000, which PostgreSQL's jsonb
+ * cannot store (spec/03-insert.md#nul). Encoded JSON writes it only as the escape \u0000,
+ * found by walking each string's escapes.
+ */
+export function rejectNul(encoded: string, path: string): string {
+  let inString = false;
+  for (let i = 0; i < encoded.length; i++) {
+    const c = encoded.charCodeAt(i);
+    if (c === 0x22) {
+      inString = !inString;
+    } else if (c === 0x5c && inString) {
+      if (encoded.startsWith("u0000", i + 1)) {
+        throw new ValidationError(path, "json", "must not hold U+0000, which PostgreSQL's jsonb cannot store");
+      }
+      i++;
+    }
+  }
+  return encoded;
+}
+
+/**
  * Pre-encoded JSON as Go's json.Marshal emits a json.Marshaler's output: validated, then
  * compacted with HTML characters and line separators in strings escaped.
  */

@@ -5,8 +5,8 @@
  */
 
 import { Contract } from "./contract";
-import { ValidationError } from "./errors";
-import { compactGo, encodeGo, RawJson } from "./gojson";
+import { UnknownKindError, ValidationError } from "./errors";
+import { compactGo, encodeGo, RawJson, rejectNul } from "./gojson";
 import {
   CheckedOpts,
   checkInsertOpts,
@@ -123,6 +123,7 @@ export function describeArgs(job: unknown): { kind: string; encoded: string; kin
   if (!encoded.startsWith("{")) {
     throw new ValidationError("args", "type", "must be a JSON object", encoded.slice(0, 40));
   }
+  rejectNul(encoded, "args");
   return { kind: checkKind(kind), encoded, kindOpts, plain: isPlainObject(job) };
 }
 
@@ -147,8 +148,10 @@ export function resolveJob(
   defaults: ClientDefaults,
   contract: Contract | null,
   now: bigint,
+  strictContract = false,
 ): ResolvedJob {
   const { kind, encoded, kindOpts: ownKindOpts, plain } = describeArgs(params.args);
+  if (contract !== null && strictContract && !contract.has(kind)) throw new UnknownKindError(kind);
   contract?.check(kind, encoded);
   const given: CheckedOpts = checkInsertOpts(params.opts);
   const kindOpts: CheckedOpts = checkInsertOpts(ownKindOpts ?? (plain ? contract?.insertOpts(kind) : undefined));

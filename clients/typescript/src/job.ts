@@ -48,6 +48,24 @@ function text(row: JobRow, column: string): string {
   return value;
 }
 
+/**
+ * The rows of one insert statement in input order. PostgreSQL does not promise RETURNING
+ * order, so each row carries `ord`, its job's 1-based position
+ * (spec/03-insert.md#the-insert-statement).
+ */
+export function placeByOrdinal(returned: readonly JobRow[], count: number): JobRow[] {
+  const placed: (JobRow | undefined)[] = new Array<JobRow | undefined>(count).fill(undefined);
+  for (const row of returned) {
+    const ord = Number(row.ord);
+    if (!Number.isInteger(ord) || ord < 1 || ord > count || placed[ord - 1] !== undefined) {
+      throw new Error(`insert returned ordinal ${String(row.ord)} for a batch of ${count} jobs`);
+    }
+    placed[ord - 1] = row;
+  }
+  if (returned.length !== count) throw new Error(`insert returned ${returned.length} rows for ${count} jobs`);
+  return placed as JobRow[];
+}
+
 export function jobFromRow(row: JobRow): InsertResult {
   const uniqueKey = row.unique_key ?? null;
   const uniqueStates = row.unique_states ?? null;

@@ -4,7 +4,7 @@
  */
 
 import { ValidationError } from "./errors";
-import { encodeGo, objectMembers, RawJson } from "./gojson";
+import { encodeGo, objectMembers, RawJson, rejectNul } from "./gojson";
 import { TimeInput, toInstant } from "./time";
 import { CheckedUniqueOpts, checkUniqueOpts, UniqueOpts } from "./unique";
 
@@ -56,8 +56,9 @@ export const MAX_ATTEMPTS_DEFAULT = 25;
 const KIND_MAX_LENGTH = 127;
 const QUEUE_MAX_LENGTH = 64;
 const TAG_MAX_LENGTH = 255;
-// River's rules; JS's \w is ASCII-only like Go's.
-const QUEUE_PATTERN = /^(?:[a-z0-9])+(?:[_|-]?[a-z0-9]+)*$/;
+// River's queue names, in the unambiguous form of spec/03-insert.md#queue-names (River's own
+// pattern backtracks exponentially in JS's regex engine); JS's \w is ASCII-only like Go's.
+const QUEUE_PATTERN = /^[a-z0-9]+(?:[_|-][a-z0-9]+)*$/;
 const TAG_PATTERN = /^\w[\w-]+\w$/;
 const RESERVED_METADATA_PREFIX = "river:";
 
@@ -143,7 +144,7 @@ export function checkMetadata(metadata: unknown): string {
   if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
     throw new ValidationError("metadata", "type", "must be a JSON object", metadata);
   }
-  const encoded = encodeGo(metadata, "metadata");
+  const encoded = rejectNul(encodeGo(metadata, "metadata"), "metadata");
   const members = objectMembers(encoded, 0);
   if (members === null) throw new ValidationError("metadata", "type", "must be a JSON object", metadata);
   for (const { key } of members) {

@@ -98,8 +98,13 @@ export function checkUniqueOpts(opts: unknown, field = "uniqueOpts"): CheckedUni
     if (typeof o.byPeriod !== "number" || !Number.isFinite(o.byPeriod)) {
       throw new ValidationError(`${field}.byPeriod`, "type", "must be a number of milliseconds", o.byPeriod);
     }
-    if (o.byPeriod < 1000) {
-      throw new ValidationError(`${field}.byPeriod`, "range", "must be at least 1 second (1000 ms)", o.byPeriod);
+    if (o.byPeriod < 1000 || o.byPeriod % 1000 !== 0) {
+      throw new ValidationError(
+        `${field}.byPeriod`,
+        "range",
+        "must be a whole number of seconds, at least 1 (a multiple of 1000 ms)",
+        o.byPeriod,
+      );
     }
     // Go durations are nanoseconds; round away float noise such as 1000.0000001.
     periodNanos = BigInt(Math.round(o.byPeriod * Number(NANOS_PER_MILLI)));

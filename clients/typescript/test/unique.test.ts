@@ -131,8 +131,8 @@ describe("periods count from Go's zero time", () => {
   test("a Date works as the clock", () => {
     assert.equal(bound(3_600_000, new Date("2026-01-02T03:59:59.999Z")), sha256("&kind=k&period=2026-01-02T03:00:00Z"));
   });
-  test("a period that is not whole seconds", () => {
-    assert.equal(bound(1500, "2026-01-02T03:04:05.6789Z"), sha256("&kind=k&period=2026-01-02T03:04:04Z"));
+  test("a period that is not whole seconds is refused (spec/04-unique.md#options)", () => {
+    assert.throws(() => bound(1500, "2026-01-02T03:04:05.6789Z"), /whole number of seconds/);
   });
 });
 

@@ -29,6 +29,7 @@ class FakePool {
     if (!config.text.includes("INSERT INTO")) return { rows: [] };
     const v = config.values as unknown[][];
     const rows = (v[1] as string[]).map((args, i) => ({
+      ord: String(i + 1),
       id: String(9007199254740993n + BigInt(i)),
       args,
       attempt: "0",
@@ -45,8 +46,8 @@ class FakePool {
       scheduled_at: v[7]![i],
       state: v[8]![i],
       tags: JSON.stringify((v[9]![i] as string) === "" ? [] : (v[9]![i] as string).split(",")),
-      unique_key: v[10]![i],
-      unique_states: v[11]![i] === null ? null : String(v[11]![i]),
+      unique_key: v[10]![i] === "" ? null : v[10]![i],
+      unique_states: v[11]![i] === 0 ? null : String(v[11]![i]),
       unique_skipped_as_duplicate: "f",
     }));
     return { rows };
@@ -82,6 +83,8 @@ describe("invalid options are rejected before the database is touched", () => {
     ["queue too long", { queue: "a".repeat(65) }, "queue", "length"],
     ["queue empty", { queue: "" }, "queue", "length"],
     ["queue not a string", { queue: 7 }, "queue", "type"],
+    ["queue near miss (River's pattern backtracks on it)", { queue: "a".repeat(63) + "!" }, "queue", "pattern"],
+    ["queue with a line feed", { queue: "default\n" }, "queue", "pattern"],
     ["priority 0", { priority: 0 }, "priority", "range"],
     ["priority 5", { priority: 5 }, "priority", "range"],
     ["priority fractional", { priority: 1.5 }, "priority", "type"],
@@ -106,10 +109,14 @@ describe("invalid options are rejected before the database is touched", () => {
     ["metadata RawJson array", { metadata: rawJson("[1]") }, "metadata", "type"],
     ["metadata reserved key", { metadata: { "river:x": 1 } }, "metadata", "reserved"],
     ["metadata NaN", { metadata: { x: NaN } }, "metadata.x", "finite"],
+    ["metadata key with U+0000", { metadata: { "bad\u0000key": 1 } }, "metadata", "json"],
+    ["metadata value with U+0000", { metadata: { a: ["x\u0000"] } }, "metadata", "json"],
     ["unknown option", { maxAttempt: 3 }, "maxAttempt", "unknown"],
     ["uniqueOpts not an object", { uniqueOpts: true }, "uniqueOpts", "type"],
     ["byPeriod under a second", { uniqueOpts: { byPeriod: 999 } }, "uniqueOpts.byPeriod", "range"],
     ["byPeriod not a number", { uniqueOpts: { byPeriod: "1h" } }, "uniqueOpts.byPeriod", "type"],
+    ["byPeriod not whole seconds", { uniqueOpts: { byPeriod: 1500 } }, "uniqueOpts.byPeriod", "range"],
+    ["byState empty", { uniqueOpts: { byState: [] } }, "uniqueOpts.byState", "required_states"],
     [
       "byState unknown state",
       { uniqueOpts: { byState: ["available", "pending", "running", "scheduled", "done"] } },
@@ -157,6 +164,8 @@ describe("invalid args are rejected", () => {
     ["args RawJson of an array", { kind: "k", args: rawJson("[1, 2]") }, "args", "type"],
     ["args RawJson not JSON", { kind: "k", args: rawJson("{nope") }, "args", "json"],
     ["args with NaN", { kind: "k", args: { x: NaN } }, "args.x", "finite"],
+    ["args with U+0000", { kind: "k", args: { s: "a\u0000b" } }, "args", "json"],
+    ["args RawJson with U+0000 in a key", { kind: "k", args: rawJson('{"a":{"b\\u0000":1}}') }, "args", "json"],
     ["kind missing", { args: {} }, "kind", "type"],
     ["kind empty", { kind: "", args: {} }, "kind", "length"],
     ["kind too long", { kind: "k".repeat(128), args: {} }, "kind", "length"],
@@ -211,7 +220,7 @@ describe("an empty byArgs list is the same as no byArgs", () => {
     await new Client(pool).insert(job, { uniqueOpts: { byArgs: [] } });
     const insert = pool.sent.find((s) => s.text.includes("INSERT INTO"))!;
     const values = insert.values as unknown[][];
-    assert.deepEqual([values[10], values[11]], [[null], [null]]);
+    assert.deepEqual([values[10], values[11]], [[""], [0]]); // no key: the statement reads them as NULL
   });
 });
 
@@ -227,6 +236,19 @@ describe("batches", () => {
     const conn = await pool.connect();
     await assert.rejects(client.insertManyTx(conn, [job, { kind: "k", args: [] }]), rejects("args", "type"));
     assert.deepEqual(pool.sent, []);
+  });
+  test("results are placed by their ord, whatever order the rows come back in", async () => {
+    const pool = new FakePool();
+    const answer = pool.query.bind(pool);
+    pool.query = async (config: Sent) => ({ rows: (await answer(config)).rows.reverse() });
+    const results = await new Client(pool).insertMany([1, 2, 3].map((n) => ({ kind: "k", args: { n } })));
+    assert.deepEqual(
+      results.map((r) => r.job.args),
+      [{ n: 1 }, { n: 2 }, { n: 3 }],
+    );
+    const lost = new FakePool();
+    lost.query = async (config: Sent) => ({ rows: (await answer(config)).rows.slice(1) });
+    await assert.rejects(new Client(lost).insertMany([job, job]), /returned/);
   });
   test("an empty batch sends nothing", async () => {
     const pool = new FakePool();

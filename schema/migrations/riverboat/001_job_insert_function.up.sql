@@ -189,6 +189,12 @@ BEGIN
     EXCEPTION WHEN invalid_text_representation THEN
         RAISE EXCEPTION 'riverboat: args: must be JSON text' USING ERRCODE = 'invalid_parameter_value';
     END;
+    -- Compacted as River Go's json.Marshal compacts pre-encoded JSON (spec/03-insert.md#json-text):
+    -- whitespace outside strings dropped, then < > & U+2028 U+2029 escaped (valid JSON has them
+    -- only inside strings). The compact text is what is hashed and stored.
+    v_args := replace(replace(replace(replace(replace(
+        regexp_replace(v_args::text, '("(?:[^"\\]|\\.)*")|[ \t\n\r]+', '\1', 'g'),
+        '<', '\u003c'), '>', '\u003e'), '&', '\u0026'), U&'\2028', '\u2028'), U&'\2029', '\u2029')::json;
     IF v_args IS NULL OR json_typeof(v_args) <> 'object' THEN
         RAISE EXCEPTION 'riverboat: args: must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -197,13 +203,13 @@ BEGIN
     END IF;
     FOR v_key IN SELECT jsonb_object_keys(v_opts) LOOP
         IF NOT v_key = ANY (ARRAY['queue', 'priority', 'max_attempts', 'scheduled_at', 'pending', 'tags', 'metadata', 'unique_opts']) THEN
-            RAISE EXCEPTION 'riverboat: opts.%: is not an insert option', v_key USING ERRCODE = 'invalid_parameter_value';
+            RAISE EXCEPTION 'riverboat: %: is not an insert option', v_key USING ERRCODE = 'invalid_parameter_value';
         END IF;
     END LOOP;
 
     v_queue := coalesce(v_opts ->> 'queue', 'default');
     IF jsonb_typeof(v_opts -> 'queue') NOT IN ('string', 'null')
-        OR length(v_queue) > 64 OR v_queue !~ '^(?:[a-z0-9])+(?:[_|\-]?[a-z0-9]+)*$' THEN
+        OR length(v_queue) > 64 OR v_queue !~ '^[a-z0-9]+(?:[_|-][a-z0-9]+)*$' THEN
         RAISE EXCEPTION 'riverboat: queue: must be a queue name of at most 64 lowercase letters, digits and single _ - | separators (got %)', v_opts -> 'queue'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -293,8 +299,9 @@ BEGIN
             RAISE EXCEPTION 'riverboat: unique_opts: by_queue and exclude_kind must be booleans' USING ERRCODE = 'invalid_parameter_value';
         END IF;
         IF jsonb_typeof(v_unique -> 'by_period_seconds') NOT IN ('number', 'null')
-            OR coalesce((v_unique ->> 'by_period_seconds')::numeric < 1, false) THEN
-            RAISE EXCEPTION 'riverboat: unique_opts.by_period: must be at least 1 second (got %)', v_unique -> 'by_period_seconds'
+            OR coalesce((v_unique ->> 'by_period_seconds')::numeric < 1
+                OR (v_unique ->> 'by_period_seconds')::numeric <> trunc((v_unique ->> 'by_period_seconds')::numeric), false) THEN
+            RAISE EXCEPTION 'riverboat: unique_opts.by_period: must be a whole number of seconds, at least 1 (got %)', v_unique -> 'by_period_seconds'
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
         IF jsonb_typeof(v_unique -> 'by_state') NOT IN ('array', 'null') THEN

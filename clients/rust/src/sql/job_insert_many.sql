@@ -1,27 +1,57 @@
 -- Batch insert with unique upsert: one statement over unnest arrays; a live duplicate comes
--- back unchanged with the flag set (spec 03-insert, 04-unique).
-INSERT INTO /* TEMPLATE: schema */river_job (
-    args, created_at, kind, max_attempts, metadata, priority, queue, scheduled_at, state, tags,
-    unique_key, unique_states
+-- back unchanged with the flag set, and every row with ord, its job's 1-based position, by
+-- which the client places it (spec/03-insert.md#the-insert-statement, 04-unique).
+WITH input AS (
+    SELECT
+        nextval('/* TEMPLATE: schema */river_job_id_seq') AS id,
+        j.ord,
+        j.args::jsonb AS args,
+        j.kind,
+        j.max_attempts,
+        j.metadata::jsonb AS metadata,
+        j.priority,
+        j.queue,
+        j.scheduled_at,
+        j.state::/* TEMPLATE: schema */river_job_state AS state,
+        string_to_array(j.tags, ',')::varchar(255)[] AS tags,
+        nullif(j.unique_key, '\x'::bytea) AS unique_key,
+        nullif(j.unique_states, 0)::bit(8) AS unique_states
+    FROM unnest(
+        $2::text[], $3::text[], $4::smallint[], $5::text[], $6::smallint[], $7::text[],
+        $8::timestamptz[], $9::text[], $10::text[], $11::bytea[], $12::integer[]
+    ) WITH ORDINALITY AS j (
+        args, kind, max_attempts, metadata, priority, queue,
+        scheduled_at, state, tags, unique_key, unique_states, ord
+    )
+    ORDER BY j.ord
+),
+written AS (
+    INSERT INTO /* TEMPLATE: schema */river_job (
+        id, args, created_at, kind, max_attempts, metadata, priority, queue,
+        scheduled_at, state, tags, unique_key, unique_states
+    )
+    SELECT
+        id, args, $1::timestamptz, kind, max_attempts, metadata, priority, queue,
+        scheduled_at, state, tags, unique_key, unique_states
+    FROM input
+    ON CONFLICT (unique_key)
+        WHERE unique_key IS NOT NULL
+            AND unique_states IS NOT NULL
+            AND /* TEMPLATE: schema */river_job_state_in_bitmask(unique_states, state)
+    -- A no-op update so the conflicting row is returned; the existing kind stays (it can
+    -- differ under exclude_kind).
+    DO UPDATE SET kind = river_job.kind
+    RETURNING river_job.*, (xmax != 0) AS unique_skipped_as_duplicate
 )
 SELECT
-    p.args::jsonb, $1::timestamptz, p.kind, p.max_attempts, p.metadata::jsonb, p.priority, p.queue,
-    p.scheduled_at, p.state::/* TEMPLATE: schema */river_job_state, string_to_array(p.tags, ','),
-    nullif(p.unique_key, ''::bytea), nullif(p.unique_states, 0)::bit(8)
-FROM unnest(
-    $2::text[], $3::text[], $4::smallint[], $5::text[], $6::smallint[], $7::text[],
-    $8::timestamptz[], $9::text[], $10::text[], $11::bytea[], $12::integer[]
-) AS p (args, kind, max_attempts, metadata, priority, queue, scheduled_at, state, tags, unique_key, unique_states)
-ON CONFLICT (unique_key)
-    WHERE unique_key IS NOT NULL
-        AND unique_states IS NOT NULL
-        AND /* TEMPLATE: schema */river_job_state_in_bitmask(unique_states, state)
--- A no-op update so the conflicting row is returned; the existing kind stays (it can
--- differ under exclude_kind).
-DO UPDATE SET kind = river_job.kind
-RETURNING
-    river_job.id, river_job.args::text, river_job.attempt, river_job.attempted_at, river_job.attempted_by,
-    river_job.created_at, coalesce(array_to_json(river_job.errors)::text, '[]'), river_job.finalized_at,
-    river_job.kind, river_job.max_attempts, river_job.metadata::text, river_job.priority, river_job.queue,
-    river_job.scheduled_at, river_job.state::text, river_job.tags, river_job.unique_key,
-    river_job.unique_states::integer, (xmax != 0)
+    w.id, w.args::text, w.attempt, w.attempted_at, w.attempted_by,
+    w.created_at, coalesce(array_to_json(w.errors)::text, '[]'), w.finalized_at,
+    w.kind, w.max_attempts, w.metadata::text, w.priority, w.queue,
+    w.scheduled_at, w.state::text, w.tags::text[], w.unique_key,
+    w.unique_states::integer, w.unique_skipped_as_duplicate,
+    coalesce(fresh.ord, duplicate.ord) AS ord
+FROM written AS w
+LEFT JOIN input AS fresh ON fresh.id = w.id
+LEFT JOIN input AS duplicate
+    ON w.unique_skipped_as_duplicate AND duplicate.unique_key = w.unique_key
+ORDER BY coalesce(fresh.ord, duplicate.ord)

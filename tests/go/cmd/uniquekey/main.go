@@ -90,9 +90,28 @@ type NestedInner struct {
 	} `json:"a"`
 }
 
-func (a accountArgs) MarshalJSON() ([]byte, error) { return a.raw, nil }
-func (a unicodeArgs) MarshalJSON() ([]byte, error) { return a.raw, nil }
-func (a nestedArgs) MarshalJSON() ([]byte, error)  { return a.raw, nil }
+// dottedArgs selects a.b twice over: the nested field b of a, and the top-level key "a.b"
+// (whose paths join to the same string; River orders them by their escaped text).
+type dottedArgs struct {
+	A struct {
+		B int `json:"b" river:"unique"`
+	} `json:"a"`
+	AB int `json:"a.b" river:"unique"`
+	rawArgs
+}
+
+// backslashArgs selects the key `a\`, a path component ending in a backslash (escaped
+// in River's path as `a\\`).
+type backslashArgs struct {
+	A int `json:"a\\" river:"unique"`
+	rawArgs
+}
+
+func (a accountArgs) MarshalJSON() ([]byte, error)   { return a.raw, nil }
+func (a dottedArgs) MarshalJSON() ([]byte, error)    { return a.raw, nil }
+func (a backslashArgs) MarshalJSON() ([]byte, error) { return a.raw, nil }
+func (a unicodeArgs) MarshalJSON() ([]byte, error)   { return a.raw, nil }
+func (a nestedArgs) MarshalJSON() ([]byte, error)    { return a.raw, nil }
 
 type stubTime struct{ now time.Time }
 
@@ -155,6 +174,10 @@ func insert(ctx context.Context, pool *pgxpool.Pool, client *river.Client[pgx.Tx
 		args = unicodeArgs{rawArgs: base}
 	case "nested":
 		args = nestedArgs{rawArgs: base}
+	case "dotted":
+		args = dottedArgs{rawArgs: base}
+	case "backslash":
+		args = backslashArgs{rawArgs: base}
 	default:
 		return "", fmt.Errorf("unknown selection %q", j.Selection)
 	}

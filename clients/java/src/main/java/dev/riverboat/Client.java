@@ -36,9 +36,9 @@ import java.util.TreeSet;
  * {@code Tx} variants use the caller's transaction (a connection with autocommit off).
  */
 public final class Client {
-    /** Insert defaults of a kind, from the job-args contract. */
-    public record KindDefaults(String queue, Integer priority, Integer maxAttempts, List<String> tags) {
-        public static final KindDefaults NONE = new KindDefaults(null, null, null, null);
+    /** Insert defaults of a kind, from the job-args contract's {@code insert_opts}. */
+    public record KindDefaults(InsertOpts opts) {
+        public static final KindDefaults NONE = new KindDefaults(new InsertOpts());
     }
 
     private record KindContract(JsonSchema schema, KindDefaults defaults) {}
@@ -49,9 +49,12 @@ public final class Client {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final JsonSchemaFactory SCHEMAS = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
     private static final SchemaValidatorsConfig SCHEMA_CONFIG = SchemaValidatorsConfig.builder().pathType(PathType.JSON_POINTER).build();
+    /** The contract document's own schema (schema/json/job-args-contract.schema.json, copied at build time). */
+    private static final JsonSchema META_SCHEMA = SCHEMAS.getSchema(resource("job-args-contract.schema.json"), SCHEMA_CONFIG);
     private static final Set<JobState> REQUIRED_STATES = EnumSet.of(JobState.AVAILABLE, JobState.PENDING, JobState.RUNNING, JobState.SCHEDULED);
     /** river_job's CHECK on kind: 1 to 127 characters. */
     private static final int KIND_MAX_LENGTH = 127;
+    private static final java.util.regex.Pattern QUEUE_NAME = java.util.regex.Pattern.compile("[a-z0-9]+(?:[_|-][a-z0-9]+)*");
     /** Metadata keys River keeps for itself (spec/03-insert.md#parameters). */
     private static final String RESERVED_METADATA_PREFIX = "river:";
 
@@ -93,24 +96,31 @@ public final class Client {
         contracts.put(kind, new KindContract(SCHEMAS.getSchema(node, SCHEMA_CONFIG), defaults));
     }
 
-    /** Loads a contract document {@code {"kinds": {kind: {"args": schema, "insert_opts": {...}}}}}. */
+    /**
+     * Loads a job-args contract document (spec/05-args-contract.md#document), checked against
+     * its meta-schema: {@code {"riverboat_contract": 1, "kinds": {kind: {"args_schema": schema,
+     * "insert_opts": {...}}}}}. Only the kinds it lists are checked; their {@code insert_opts}
+     * become the kinds' defaults.
+     */
     public void loadContract(String documentJson) {
-        if (!(Json.parse(documentJson) instanceof Json.JsonObject doc) || !(doc.get("kinds") instanceof Json.JsonObject kinds)) {
-            throw new ValidationException("contract", "type", "contract needs a \"kinds\" object");
+        JsonNode document;
+        try {
+            document = MAPPER.readTree(documentJson);
+        } catch (IOException e) {
+            throw new ValidationException("contract", "json", e.getMessage());
         }
+        Set<ValidationMessage> errors = META_SCHEMA.validate(document);
+        if (!errors.isEmpty()) {
+            ValidationMessage m = errors.iterator().next();
+            throw new ValidationException("contract", m.getType(),
+                    "contract at JSON pointer \"" + m.getInstanceLocation() + "\": " + m.getMessage());
+        }
+        Json.JsonObject kinds = (Json.JsonObject) ((Json.JsonObject) Json.parse(documentJson)).get("kinds");
         for (Map.Entry<String, Object> e : kinds.entrySet()) {
-            if (!(e.getValue() instanceof Json.JsonObject entry)) {
-                throw new ValidationException("contract", "type", "entry of " + e.getKey() + " must be an object");
-            }
-            KindDefaults defaults = KindDefaults.NONE;
-            if (entry.get("insert_opts") instanceof Json.JsonObject o) {
-                @SuppressWarnings("unchecked")
-                List<String> tags = o.get("tags") instanceof List<?> t ? (List<String>) t : null;
-                defaults = new KindDefaults((String) o.get("queue"), o.get("priority") instanceof Long p ? p.intValue() : null,
-                        o.get("max_attempts") instanceof Long m ? m.intValue() : null, tags);
-            }
-            String schemaText = entry.raw("args") != null ? entry.raw("args") : Json.encode(entry);
-            setKindContract(e.getKey(), schemaText, defaults);
+            Json.JsonObject entry = (Json.JsonObject) e.getValue();
+            KindDefaults defaults = entry.get("insert_opts") instanceof Json.JsonObject o
+                    ? new KindDefaults(ContractOptions.insertOpts(o)) : KindDefaults.NONE;
+            setKindContract(e.getKey(), entry.raw("args_schema"), defaults);
         }
     }
 
@@ -184,7 +194,7 @@ public final class Client {
         if (!encoded.startsWith("{")) {
             throw new ValidationException("args", "type", "args must be a JSON object");
         }
-        return encoded;
+        return rejectNul("args", encoded);
     }
 
     private static <T> T first(T a, T b, T c) {
@@ -200,34 +210,37 @@ public final class Client {
         if (contract != null) {
             checkContract(p.kind(), contract.schema(), args);
         }
-        KindDefaults d = contract == null ? KindDefaults.NONE : contract.defaults();
+        InsertOpts d = contract == null ? KindDefaults.NONE.opts() : contract.defaults().opts();
         InsertOpts o = p.opts() == null ? new InsertOpts() : p.opts();
-        String queue = first(o.queue, d.queue(), defaultQueue);
+        String queue = first(o.queue, d.queue, defaultQueue);
         validateQueue(queue);
-        int priority = first(o.priority, d.priority(), 1);
+        int priority = first(o.priority, d.priority, 1);
         if (priority < 1 || priority > 4) {
             throw new ValidationException("priority", "range", "priority must be 1 to 4");
         }
-        int maxAttempts = first(o.maxAttempts, d.maxAttempts(), 25);
+        int maxAttempts = first(o.maxAttempts, d.maxAttempts, 25);
         if (maxAttempts < 1 || maxAttempts > Short.MAX_VALUE) {
             throw new ValidationException("max_attempts", "range", "max_attempts must be at least 1");
         }
-        List<String> tags = first(o.tags, d.tags(), List.of());
+        List<String> tags = first(o.tags, d.tags, List.of());
         for (String tag : tags) {
             validateTag(tag);
         }
-        String metadata = o.metadata == null ? "{}" : encodeMetadata(o.metadata);
-        String state = o.pending ? "pending" : o.scheduledAt != null ? "scheduled" : "available";
+        Map<String, ?> givenMetadata = first(o.metadata, d.metadata, null);
+        String metadata = givenMetadata == null ? "{}" : encodeMetadata(givenMetadata);
+        Instant scheduledAt = first(o.scheduledAt, d.scheduledAt, null);
+        String state = o.pending || d.pending ? "pending" : scheduledAt != null ? "scheduled" : "available";
+        UniqueOpts unique = first(o.unique, d.unique, null);
         String uniqueKey = "";
         int mask = 0;
-        if (o.unique != null) {
-            validateUnique(o.unique);
+        if (unique != null) {
+            validateUnique(unique);
         }
-        if (o.unique != null && o.unique.isUnique()) {
-            uniqueKey = HexFormat.of().formatHex(UniqueKey.compute(p.kind(), args, queue, o.unique, o.scheduledAt, now));
-            mask = UniqueKey.stateMask(o.unique);
+        if (unique != null && unique.isUnique()) {
+            uniqueKey = HexFormat.of().formatHex(UniqueKey.compute(p.kind(), args, queue, unique, scheduledAt, now));
+            mask = UniqueKey.stateMask(unique);
         }
-        return new Row(p.kind(), args, maxAttempts, metadata, priority, queue, o.scheduledAt != null ? o.scheduledAt : now,
+        return new Row(p.kind(), args, maxAttempts, metadata, priority, queue, scheduledAt != null ? scheduledAt : now,
                 state, String.join(",", tags), uniqueKey, mask);
     }
 
@@ -239,10 +252,31 @@ public final class Client {
             }
         }
         try {
-            return Json.encode(metadata);
+            return rejectNul("metadata", Json.encode(metadata));
         } catch (IllegalArgumentException e) {
             throw new ValidationException("metadata", "json", e.getMessage());
         }
+    }
+
+    /**
+     * Returns encoded JSON unless a string or key in it holds U+0000, which PostgreSQL's jsonb
+     * cannot store (spec/03-insert.md#nul). Encoded JSON writes it only as the escape
+     * {@code \u0000}, found by walking each string's escapes.
+     */
+    static String rejectNul(String field, String encoded) {
+        boolean inString = false;
+        for (int i = 0; i < encoded.length(); i++) {
+            char c = encoded.charAt(i);
+            if (c == '"') {
+                inString = !inString;
+            } else if (c == '\\' && inString) {
+                if (encoded.startsWith("u0000", i + 1)) {
+                    throw new ValidationException(field, "json", field + " must not hold U+0000, which PostgreSQL's jsonb cannot store");
+                }
+                i++;
+            }
+        }
+        return encoded;
     }
 
     private static void checkContract(String kind, JsonSchema schema, String encodedArgs) {
@@ -265,7 +299,8 @@ public final class Client {
         if (queue.isEmpty() || queue.length() > 64) {
             throw new ValidationException("queue", "length", "queue must be 1 to 64 characters");
         }
-        if (!queue.matches("[a-z0-9]+(?:[_|\\-][a-z0-9]+)*")) {
+        // spec/03-insert.md#queue-names: River's names in a form that does not backtrack.
+        if (!QUEUE_NAME.matcher(queue).matches()) {
             throw new ValidationException("queue", "pattern", "queue \"" + queue + "\" must be lowercase alphanumerics with single _ or - separators");
         }
     }
@@ -288,8 +323,9 @@ public final class Client {
         if (u.excludeKind() && u.byArgs() == null && u.byPeriod() == null && !u.byQueue()) {
             throw new ValidationException("unique.exclude_kind", "requires_dimension", "exclude_kind requires by_args, by_period or by_queue");
         }
-        if (u.byPeriod() != null && u.byPeriod().toMillis() < 1000) {
-            throw new ValidationException("unique.by_period", "range", "by_period must be at least 1 second");
+        // Whole seconds, so the period bound does not depend on clock precision (spec/04-unique.md#options).
+        if (u.byPeriod() != null && (u.byPeriod().toMillis() < 1000 || u.byPeriod().getNano() != 0)) {
+            throw new ValidationException("unique.by_period", "range", "by_period must be a whole number of seconds, at least 1");
         }
         if (u.byState() != null && !u.byState().containsAll(REQUIRED_STATES)) {
             throw new ValidationException("unique.by_state", "required_states", "by_state must include available, pending, running and scheduled");
@@ -330,11 +366,24 @@ public final class Client {
             for (int c = 0; c < columns.size(); c++) {
                 st.setArray(c + 2, conn.createArrayOf("text", sent.stream().map(columns.get(c)).toArray(String[]::new)));
             }
+            // PostgreSQL does not promise RETURNING order, so each row carries ord, its job's
+            // 1-based position (spec/03-insert.md#the-insert-statement).
+            InsertResult[] placed = new InsertResult[sent.size()];
+            int count = 0;
             try (ResultSet rs = st.executeQuery()) {
                 while (rs.next()) {
-                    inserted.add(readResult(rs));
+                    long ord = rs.getLong("ord");
+                    if (ord < 1 || ord > placed.length || placed[(int) ord - 1] != null) {
+                        throw new SQLException("insert returned ordinal " + ord + " for a batch of " + placed.length + " jobs");
+                    }
+                    placed[(int) ord - 1] = readResult(rs);
+                    count++;
                 }
             }
+            if (count != placed.length) {
+                throw new SQLException("insert returned " + count + " rows for " + placed.length + " jobs");
+            }
+            inserted.addAll(Arrays.asList(placed));
         }
         Set<String> queues = new TreeSet<>();
         for (InsertResult r : inserted) {

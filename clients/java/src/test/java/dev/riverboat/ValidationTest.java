@@ -2,6 +2,7 @@ package dev.riverboat;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.EnumSet;
@@ -44,6 +45,14 @@ class ValidationTest {
         assertEquals("unique.by_state", assertThrows(ValidationException.class, () -> JobState.parse("bogus")).field());
         assertEquals("unique.exclude_kind", field(with(new InsertOpts().unique(new UniqueOpts(List.of(), null, false, null, true)))));
         assertEquals("unique.by_args", field(with(new InsertOpts().unique(new UniqueOpts(List.of("items.0"), null, false, null, false)))));
+        assertEquals("queue", field(with(new InsertOpts().queue("a".repeat(63) + "!"))));
+        assertEquals("unique.by_period", field(with(new InsertOpts().unique(new UniqueOpts(null, Duration.ofMillis(1500), false, null, false)))));
+        assertEquals("unique.by_state", field(with(new InsertOpts().unique(new UniqueOpts(null, null, false, EnumSet.noneOf(JobState.class), false)))));
+        assertEquals("args", field(new InsertParams("k", Map.of("s", "a\u0000b"))));
+        assertEquals("args", field(new InsertParams("k", new Json.Raw("{\"a\": {\"b\\u0000\": 1}}"))));
+        assertEquals("metadata", field(with(new InsertOpts().metadata(Map.of("bad\u0000key", 1)))));
+        // An escaped backslash followed by the text u0000 is not U+0000.
+        client.check(new InsertParams("k", new Json.Raw("{\"a\": \"\\\\u0000\"}")));
     }
 
     @Test
@@ -81,8 +90,20 @@ class ValidationTest {
 
     @Test
     void contractDocumentSuppliesKindDefaults() {
-        client.loadContract("{\"kinds\":{\"report\":{\"args\":{\"type\":\"object\"},\"insert_opts\":{\"queue\":\"Bad Queue\"}}}}");
-        assertEquals("queue", field(new InsertParams("report", Map.of())));
-        client.check(new InsertParams("report", Map.of(), new InsertOpts().queue("reports")));
+        // The meta-schema cannot see that "items.0" is an array index; resolving the defaults does.
+        client.loadContract("{\"riverboat_contract\":1,\"kinds\":{\"report\":{\"args_schema\":{\"type\":\"object\"},"
+                + "\"insert_opts\":{\"queue\":\"reports\",\"priority\":null,\"unique_opts\":{\"by_args\":[\"items.0\"]}}}}}");
+        assertEquals("unique.by_args", field(new InsertParams("report", Map.of())));
+        client.check(new InsertParams("report", Map.of(), new InsertOpts().unique(new UniqueOpts(UniqueOpts.ALL_ARGS, null, false, null, false))));
+        client.check(new InsertParams("other", Map.of("anything", 1)));
+    }
+
+    @Test
+    void contractDocumentBreakingTheMetaSchemaIsRefused() {
+        ValidationException e = assertThrows(ValidationException.class, () -> client.loadContract(
+                "{\"riverboat_contract\":1,\"kinds\":{\"k\":{\"args_schema\":{},\"insert_opts\":{\"unique_opts\":{\"by_period_seconds\":1.5}}}}}"));
+        assertEquals("contract", e.field());
+        assertTrue(e.getMessage().contains("/kinds/k/insert_opts/unique_opts/by_period_seconds"), e.getMessage());
+        assertThrows(ValidationException.class, () -> client.loadContract("{\"kinds\":{}}"));
     }
 }
