@@ -53,6 +53,7 @@ from riverboat._json_rows import fast_json
 from riverboat._queries import query
 from riverboat._retry import RetryPolicy
 from riverboat._settings import ClientSettings, client_settings
+from riverboat._tx_connection import AsyncTxConnection, async_tx_connection
 from riverboat.admin import QUEUE_LIST_LIMIT_DEFAULT, JobListParams, JobListResult, LeaderRow, Queue
 from riverboat.args import ArgsLike
 from riverboat.contract import Contract
@@ -218,9 +219,7 @@ class AsyncClientBase:
         """Insert one job in a transaction of its own."""
         return (await self.insert_many([InsertManyParams(args, opts)]))[0]
 
-    async def insert_tx(
-        self, conn: AsyncConnection[Any], args: ArgsLike, opts: InsertOpts | None = None
-    ) -> InsertResult:
+    async def insert_tx(self, conn: AsyncTxConnection, args: ArgsLike, opts: InsertOpts | None = None) -> InsertResult:
         """Insert one job in the caller's transaction on ``conn``."""
         return (await self.insert_many_tx(conn, [InsertManyParams(args, opts)]))[0]
 
@@ -233,8 +232,9 @@ class AsyncClientBase:
         async with self._connection() as conn:
             return await self._insert(conn, rows)
 
-    async def insert_many_tx(self, conn: AsyncConnection[Any], items: Sequence[InsertManyItem]) -> list[InsertResult]:
+    async def insert_many_tx(self, conn: AsyncTxConnection, items: Sequence[InsertManyItem]) -> list[InsertResult]:
         """Insert jobs in the caller's transaction on ``conn``; results in input order."""
+        conn = await async_tx_connection(conn)
         # Every job is checked first: a failed statement would abort the caller's transaction.
         rows = self._prepare(items)
         return await self._insert(conn, rows) if rows else []
@@ -249,8 +249,9 @@ class AsyncClientBase:
         async with self._connection() as conn:
             return await self._copy(conn, rows)
 
-    async def insert_many_fast_tx(self, conn: AsyncConnection[Any], items: Sequence[InsertManyItem]) -> int:
+    async def insert_many_fast_tx(self, conn: AsyncTxConnection, items: Sequence[InsertManyItem]) -> int:
         """Insert non-unique jobs with COPY in the caller's transaction; returns the count."""
+        conn = await async_tx_connection(conn)
         # Every job is checked first: a failed COPY would abort the caller's transaction.
         rows = self._prepare(items)
         return await self._copy(conn, rows) if rows else 0

@@ -54,6 +54,7 @@ from riverboat._json_rows import fast_json
 from riverboat._queries import query
 from riverboat._retry import RetryPolicy
 from riverboat._settings import ClientSettings, client_settings
+from riverboat._tx_connection import TxConnection, tx_connection
 from riverboat.admin import QUEUE_LIST_LIMIT_DEFAULT, JobListParams, JobListResult, LeaderRow, Queue
 from riverboat.args import ArgsLike
 from riverboat.contract import Contract
@@ -219,9 +220,7 @@ class ClientBase:
         """Insert one job in a transaction of its own."""
         return (self.insert_many([InsertManyParams(args, opts)]))[0]
 
-    def insert_tx(
-        self, conn: Connection[Any], args: ArgsLike, opts: InsertOpts | None = None
-    ) -> InsertResult:
+    def insert_tx(self, conn: TxConnection, args: ArgsLike, opts: InsertOpts | None = None) -> InsertResult:
         """Insert one job in the caller's transaction on ``conn``."""
         return (self.insert_many_tx(conn, [InsertManyParams(args, opts)]))[0]
 
@@ -234,8 +233,9 @@ class ClientBase:
         with self._connection() as conn:
             return self._insert(conn, rows)
 
-    def insert_many_tx(self, conn: Connection[Any], items: Sequence[InsertManyItem]) -> list[InsertResult]:
+    def insert_many_tx(self, conn: TxConnection, items: Sequence[InsertManyItem]) -> list[InsertResult]:
         """Insert jobs in the caller's transaction on ``conn``; results in input order."""
+        conn = tx_connection(conn)
         # Every job is checked first: a failed statement would abort the caller's transaction.
         rows = self._prepare(items)
         return self._insert(conn, rows) if rows else []
@@ -250,8 +250,9 @@ class ClientBase:
         with self._connection() as conn:
             return self._copy(conn, rows)
 
-    def insert_many_fast_tx(self, conn: Connection[Any], items: Sequence[InsertManyItem]) -> int:
+    def insert_many_fast_tx(self, conn: TxConnection, items: Sequence[InsertManyItem]) -> int:
         """Insert non-unique jobs with COPY in the caller's transaction; returns the count."""
+        conn = tx_connection(conn)
         # Every job is checked first: a failed COPY would abort the caller's transaction.
         rows = self._prepare(items)
         return self._copy(conn, rows) if rows else 0
