@@ -1,0 +1,33 @@
+"""Applies River's schema (every riverboat migration line, newest versions) to the database
+named by ``RIVERBOAT["DATABASE"]`` when ``manage.py migrate`` runs there.
+
+riverboat's migrator records versions in ``river_migration``, as River Go's does, and
+applies only what is missing, so River Go, ``riverboat migrate`` and this migration can
+share one database. Unapplying it leaves River's tables in place (other services may use
+them); ``riverboat migrate down`` removes them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.db import migrations
+
+from riverboat.contrib.django import database_alias, psycopg_connection
+from riverboat.migrate import Migrator, known_lines
+
+
+def apply_river_schema(apps: Any, schema_editor: Any) -> None:
+    alias = schema_editor.connection.alias
+    if alias != database_alias():
+        return
+    migrator = Migrator(psycopg_connection(alias), schema=None)
+    for line in known_lines():
+        migrator.up(line=line)
+
+
+class Migration(migrations.Migration):
+    # Each River version runs in a transaction of its own, as River's migrator runs it.
+    atomic = False
+    dependencies: ClassVar[list[tuple[str, str]]] = []
+    operations: ClassVar[list[Any]] = [migrations.RunPython(apply_river_schema, migrations.RunPython.noop)]
