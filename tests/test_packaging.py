@@ -96,6 +96,15 @@ def test_package_readme_links_are_absolute() -> None:
     assert [link for link in links if not link.startswith((f"{base}/", "https://"))] == []
 
 
+def test_an_older_python_is_told_what_it_needs() -> None:
+    """pip refuses the wheel on an older Python (Requires-Python, checked above); an install
+    forced or copied there fails at import with a message, not an obscure error."""
+    pretend = "import sys; sys.version_info = (3, 10, 13, 'final', 0); sys.version = '3.10.13'; import riverboat"
+    result = subprocess.run([sys.executable, "-c", pretend], capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == "ImportError: riverboat needs Python 3.11 or newer; this is Python 3.10.13"
+
+
 def _installed_requirements(requirements: list[Requirement]) -> list[metadata.Distribution]:
     """The installed distributions ``requirements`` need, with their extras, recursively."""
     found: dict[str, metadata.Distribution] = {}
