@@ -151,6 +151,6 @@ def test_a_psycopg2_project_is_told_what_it_needs(bare_db_url: str) -> None:
         check=False,
     )
     assert result.stdout.strip() == (
-        "DATABASES['default']: must use Django's PostgreSQL backend on psycopg 3 (Django 4.2 or newer with psycopg "
-        "installed: pip install 'riverboat[django]'), not psycopg2"
+        "invalid DATABASES['default'] (choice): must use Django's PostgreSQL backend on psycopg 3 "
+        "(Django 4.2 or newer with psycopg installed: pip install 'riverboat[django]'), not psycopg2"
     ), result.stderr

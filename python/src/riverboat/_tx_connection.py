@@ -43,7 +43,10 @@ def tx_connection(conn: TxConnection) -> psycopg.Connection[Any]:
             _require_psycopg_driver(conn.dialect.driver)
             return _unwrapped(conn.connection.driver_connection, psycopg.Connection)
     raise ValidationError(
-        "conn", "must be a psycopg.Connection, or a SQLAlchemy Session or Connection on the psycopg driver", conn
+        "conn",
+        "type",
+        "must be a psycopg.Connection, or a SQLAlchemy Session or Connection on the psycopg driver",
+        conn,
     )
 
 
@@ -63,6 +66,7 @@ async def async_tx_connection(conn: AsyncTxConnection) -> psycopg.AsyncConnectio
             return _unwrapped(raw.driver_connection, psycopg.AsyncConnection)
     raise ValidationError(
         "conn",
+        "type",
         "must be a psycopg.AsyncConnection, or a SQLAlchemy AsyncSession or AsyncConnection on the psycopg driver",
         conn,
     )
@@ -72,6 +76,7 @@ def _require_psycopg_driver(driver: str) -> None:
     if driver != _SQLALCHEMY_DRIVER:
         raise ValidationError(
             "conn",
+            "choice",
             f"SQLAlchemy must use the psycopg (3) driver (a postgresql+psycopg:// URL), not {driver}",
         )
 
@@ -79,6 +84,6 @@ def _require_psycopg_driver(driver: str) -> None:
 def _unwrapped(driver_connection: object, expected: type[_Psycopg]) -> _Psycopg:
     if not isinstance(driver_connection, expected):
         raise ValidationError(
-            "conn", f"SQLAlchemy's driver connection must be a {expected.__qualname__}", driver_connection
+            "conn", "type", f"SQLAlchemy's driver connection must be a {expected.__qualname__}", driver_connection
         )
     return driver_connection

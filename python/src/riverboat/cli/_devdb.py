@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from riverboat.devdb import DevDatabase, DevDatabaseError
+from riverboat.devdb import DevDatabase
+from riverboat.errors import DevDatabaseError
 
 DEFAULT_DATA_DIR = ".riverboat/dev-db"
 

@@ -68,19 +68,23 @@ def _field(key: str) -> str:
 def _settings() -> _Settings:
     raw = getattr(settings, SETTING, {})
     if not isinstance(raw, Mapping):
-        raise ValidationError(SETTING, "must be a dict", raw)
+        raise ValidationError(SETTING, "type", "must be a dict", raw)
     for key in raw:
         if key not in _KEYS:
-            raise ValidationError(_field(key), f"is not a setting; the settings are {', '.join(_KEYS)}")
+            raise ValidationError(_field(key), "choice", f"is not a setting; the settings are {', '.join(_KEYS)}")
     database = raw.get("DATABASE", "default")
     if not isinstance(database, str) or database not in settings.DATABASES:
-        raise ValidationError(_field("DATABASE"), "must name a database in DATABASES", database)
+        raise ValidationError(_field("DATABASE"), "choice", "must name a database in DATABASES", database)
     queues = raw.get("QUEUES", {})
     if not isinstance(queues, Mapping):
-        raise ValidationError(_field("QUEUES"), "must map queue names to QueueConfig or dicts of its fields", queues)
+        raise ValidationError(
+            _field("QUEUES"), "type", "must map queue names to QueueConfig or dicts of its fields", queues
+        )
     options = raw.get("OPTIONS", {})
     if not isinstance(options, Mapping):
-        raise ValidationError(_field("OPTIONS"), "must be a dict of riverboat.Client keyword arguments", options)
+        raise ValidationError(
+            _field("OPTIONS"), "type", "must be a dict of riverboat.Client keyword arguments", options
+        )
     return _Settings(
         database=database,
         queues={name: _queue_config(name, value) for name, value in queues.items()},
@@ -96,8 +100,12 @@ def _queue_config(name: str, value: object) -> QueueConfig:
         try:
             return QueueConfig(**value)
         except TypeError as exc:
-            raise ValidationError(f"{_field('QUEUES')}[{name!r}]", f"must hold QueueConfig fields ({exc})") from None
-    raise ValidationError(f"{_field('QUEUES')}[{name!r}]", "must be a QueueConfig or a dict of its fields", value)
+            raise ValidationError(
+                f"{_field('QUEUES')}[{name!r}]", "type", f"must hold QueueConfig fields ({exc})"
+            ) from None
+    raise ValidationError(
+        f"{_field('QUEUES')}[{name!r}]", "type", "must be a QueueConfig or a dict of its fields", value
+    )
 
 
 def _forget_settings(*, setting: str, **_: Any) -> None:
@@ -125,6 +133,7 @@ def psycopg_connection(using: str | None = None) -> psycopg.Connection[Any]:
         driver = type(raw).__module__.partition(".")[0] if wrapper.vendor == "postgresql" else wrapper.vendor
         raise ValidationError(
             f"DATABASES[{alias!r}]",
+            "choice",
             "must use Django's PostgreSQL backend on psycopg 3 (Django 4.2 or newer with psycopg installed: "
             f"pip install 'riverboat[django]'), not {driver}",
         )
@@ -150,9 +159,11 @@ def working_client() -> Client:
     config = _settings()
     workers = import_string(config.workers) if isinstance(config.workers, str) else config.workers
     if not isinstance(workers, Workers):
-        raise ValidationError(_field("WORKERS"), "must be a riverboat.Workers or the dotted path of one", workers)
+        raise ValidationError(
+            _field("WORKERS"), "type", "must be a riverboat.Workers or the dotted path of one", workers
+        )
     if not config.queues:
-        raise ValidationError(_field("QUEUES"), "must name at least one queue to work")
+        raise ValidationError(_field("QUEUES"), "required", "must name at least one queue to work")
     return Client(_conninfo(config.database), queues=config.queues, workers=workers, **config.options)
 
 
