@@ -34,6 +34,7 @@ from riverboat.args import ArgsLike
 from riverboat.client import Client
 from riverboat.errors import ValidationError
 from riverboat.job import InsertResult
+from riverboat.migrate import MigrationStep, Migrator, known_lines
 from riverboat.worker import QueueConfig, Workers
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "insert_many_fast_tx",
     "insert_many_tx",
     "insert_tx",
+    "migrate_river_schema",
     "psycopg_connection",
     "working_client",
 ]
@@ -53,7 +55,7 @@ _NOT_CONNINFO = frozenset({"context", "cursor_factory", "prepare_threshold"})
 
 
 @dataclass(frozen=True)
-class _Settings:
+class _Config:
     database: str
     queues: dict[str, QueueConfig]
     workers: str | Workers | None
@@ -65,7 +67,7 @@ def _field(key: str) -> str:
 
 
 @cache
-def _settings() -> _Settings:
+def _config() -> _Config:
     raw = getattr(settings, SETTING, {})
     if not isinstance(raw, Mapping):
         raise ValidationError(SETTING, "type", "must be a dict", raw)
@@ -85,7 +87,7 @@ def _settings() -> _Settings:
         raise ValidationError(
             _field("OPTIONS"), "type", "must be a dict of riverboat.Client keyword arguments", options
         )
-    return _Settings(
+    return _Config(
         database=database,
         queues={name: _queue_config(name, value) for name, value in queues.items()},
         workers=raw.get("WORKERS"),
@@ -110,7 +112,7 @@ def _queue_config(name: str, value: object) -> QueueConfig:
 
 def _forget_settings(*, setting: str, **_: Any) -> None:
     if setting in (SETTING, "DATABASES"):
-        _settings.cache_clear()
+        _config.cache_clear()
         client.cache_clear()
 
 
@@ -119,7 +121,7 @@ setting_changed.connect(_forget_settings)
 
 def database_alias() -> str:
     """The alias of the database holding River's tables (``RIVERBOAT["DATABASE"]``)."""
-    return _settings().database
+    return _config().database
 
 
 def psycopg_connection(using: str | None = None) -> psycopg.Connection[Any]:
@@ -149,14 +151,14 @@ def _conninfo(alias: str) -> str:
 def client() -> Client:
     """The project's insert-only client (one per process). It opens connections of its own
     only for the forms without ``_tx``; ``insert_tx`` uses Django's."""
-    config = _settings()
+    config = _config()
     return Client(_conninfo(config.database), **config.options)
 
 
 def working_client() -> Client:
     """A new client that works ``RIVERBOAT["QUEUES"]`` with ``RIVERBOAT["WORKERS"]`` on connections
     of its own: what ``manage.py riverboat_work`` runs."""
-    config = _settings()
+    config = _config()
     workers = import_string(config.workers) if isinstance(config.workers, str) else config.workers
     if not isinstance(workers, Workers):
         raise ValidationError(
@@ -165,6 +167,13 @@ def working_client() -> Client:
     if not config.queues:
         raise ValidationError(_field("QUEUES"), "required", "must name at least one queue to work")
     return Client(_conninfo(config.database), queues=config.queues, workers=workers, **config.options)
+
+
+def migrate_river_schema(using: str | None = None) -> list[MigrationStep]:
+    """Apply every riverboat migration line, up to its newest version, on Django's connection
+    for ``using``, in ``OPTIONS["schema"]`` if set (what ``manage.py migrate`` runs)."""
+    migrator = Migrator(psycopg_connection(using), schema=_config().options.get("schema"))
+    return [step for line in known_lines() for step in migrator.up(line=line)]
 
 
 def insert_tx(args: ArgsLike, opts: InsertOpts | None = None, *, using: str | None = None) -> InsertResult:

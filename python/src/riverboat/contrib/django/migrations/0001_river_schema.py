@@ -13,17 +13,13 @@ from typing import Any, ClassVar
 
 from django.db import migrations
 
-from riverboat.contrib.django import database_alias, psycopg_connection
-from riverboat.migrate import Migrator, known_lines
+from riverboat.contrib.django import database_alias, migrate_river_schema
 
 
 def apply_river_schema(apps: Any, schema_editor: Any) -> None:
     alias = schema_editor.connection.alias
-    if alias != database_alias():
-        return
-    migrator = Migrator(psycopg_connection(alias), schema=None)
-    for line in known_lines():
-        migrator.up(line=line)
+    if alias == database_alias():
+        migrate_river_schema(alias)
 
 
 class Migration(migrations.Migration):
