@@ -37,10 +37,12 @@ def start(data_dir: Path) -> None:
 def stop(data_dir: Path) -> None:
     """Stop the cluster; its data stays."""
     db = DevDatabase(data_dir)
-    if db.stop():
-        click.echo(f"stopped the development database in {db.data_dir}; its data stays")
-    else:
-        click.echo(f"no development database is running in {db.data_dir}")
+    stopped = db.stop()
+    click.echo(
+        f"stopped the development database in {db.data_dir}; its data stays"
+        if stopped
+        else f"no development database is running in {db.data_dir}"
+    )
 
 
 @dev_db.command()
@@ -48,10 +50,10 @@ def stop(data_dir: Path) -> None:
 def destroy(data_dir: Path) -> None:
     """Stop the cluster and delete it with its data."""
     db = DevDatabase(data_dir)
-    if db.destroy():
-        click.echo(f"removed the development database in {db.data_dir}")
-    else:
-        click.echo(f"no development database in {db.data_dir}")
+    removed = db.destroy()
+    click.echo(
+        f"removed the development database in {db.data_dir}" if removed else f"no development database in {db.data_dir}"
+    )
 
 
 @dev_db.command()
