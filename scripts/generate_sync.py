@@ -26,6 +26,8 @@ REPLACEMENTS = {
     "AsyncConnectionPool": "ConnectionPool",
     "AsyncTransaction": "Transaction",
     "AsyncCopy": "Copy",
+    "AsyncTxConnection": "TxConnection",
+    "async_tx_connection": "tx_connection",
     "_async": "_sync",
     "aclose": "close",
     "asynccontextmanager": "contextmanager",

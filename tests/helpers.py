@@ -52,9 +52,10 @@ _GO_BUILD_DIR = Path(tempfile.gettempdir()) / "riverboat-test-go-bin"
 
 
 @functools.cache
-def go_binary(command: str) -> Path:
-    """Build ``tests/go/cmd/<command>`` (River Go from the module proxy) once per session."""
+def go_binary(command: str, package: str | None = None) -> Path:
+    """Build ``tests/go/cmd/<command>`` (River Go from the module proxy), or a command
+    ``package`` that tests/go/go.mod requires as a tool, once per session."""
     _GO_BUILD_DIR.mkdir(exist_ok=True)
     out = _GO_BUILD_DIR / command
-    subprocess.run(["go", "build", "-o", str(out), f"./cmd/{command}"], cwd=GO_HELPERS, check=True)
+    subprocess.run(["go", "build", "-o", str(out), package or f"./cmd/{command}"], cwd=GO_HELPERS, check=True)
     return out

@@ -63,14 +63,31 @@ def test_cli_start_url_status_stop(data_dir: Path) -> None:
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
 
-    assert runner.invoke(main, ["dev-db", "stop", *args]).exit_code == 0
+    stopped = runner.invoke(main, ["dev-db", "stop", *args])
+    assert (stopped.exit_code, stopped.stdout) == (
+        0,
+        f"stopped the development database in {data_dir}; its data stays\n",
+    )
     assert runner.invoke(main, ["dev-db", "status", *args]).stdout.startswith("stopped")
+    assert (
+        runner.invoke(main, ["dev-db", "stop", *args]).stdout == f"no development database is running in {data_dir}\n"
+    )
+    not_running = runner.invoke(main, ["dev-db", "url", *args])
+    assert (not_running.exit_code, not_running.stdout) == (1, "")
+    assert (
+        not_running.stderr == f"riverboat: no development database is running in {data_dir} (riverboat dev-db start)\n"
+    )
+
+    destroyed = runner.invoke(main, ["dev-db", "destroy", *args])
+    assert (destroyed.exit_code, destroyed.stdout) == (0, f"removed the development database in {data_dir}\n")
+    assert not data_dir.exists()
+    assert runner.invoke(main, ["dev-db", "destroy", *args]).stdout == f"no development database in {data_dir}\n"
 
 
 def test_url_before_any_start_is_one_line(data_dir: Path) -> None:
     result = CliRunner().invoke(main, ["dev-db", "url", "--data-dir", str(data_dir)])
     assert result.exit_code == 1
-    assert result.stderr == f"riverboat: no development database has been started in {data_dir.absolute()}\n"
+    assert result.stderr == f"riverboat: no development database is running in {data_dir} (riverboat dev-db start)\n"
 
 
 def test_pinned_bindir_without_binaries_is_one_line(data_dir: Path, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -14,12 +15,11 @@ from referencing import Registry, Resource
 from riverboat._states import JobState
 from riverboat.job import UNKNOWN_TIME, AttemptError, Job, format_time, parse_time
 
-SCHEMA_DIR = "python/src/riverboat/_schema/json"
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema" / "json"
 
 
 def _schema(name: str) -> dict[str, Any]:
-    with open(f"{SCHEMA_DIR}/{name}", encoding="utf-8") as f:
-        loaded: dict[str, Any] = json.load(f)
+    loaded: dict[str, Any] = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
     return loaded
 
 

@@ -15,8 +15,8 @@ from riverboat.migrate import migrations
 NEWEST_MAIN = len(migrations("main"))
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, ["migrate", *args], env=env)
+def run(*args: str, env: dict[str, str] | None = None, answer: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["migrate", *args], env=env, input=answer)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -45,6 +45,30 @@ def test_up_list_verify_down(bare_db_url: str) -> None:
     ]
     code, out, _ = run("list", "--database-url", bare_db_url, "--line", "main")
     assert out.splitlines()[-1].endswith("not applied")
+
+
+def _applied(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM river_migration").fetchone()
+        return 0 if row is None else int(row[0])
+
+
+def test_reverting_everything_asks_first(bare_db_url: str) -> None:
+    run("up", "--database-url", bare_db_url, "--line", "main")
+    down_to_zero = ("down", "--database-url", bare_db_url, "--target-version", "0")
+    for answer in ("n\n", "", None):
+        code, out, err = run(*down_to_zero, answer=answer)
+        assert (code, out) == (1, "")
+        assert "Revert every version of line 'main' on 127.0.0.1:" in err
+        assert "River's tables and every job in them will be dropped. [y/N]" in err
+        assert err.splitlines()[-1] == "riverboat: nothing reverted: not confirmed (--yes reverts without asking)"
+        assert _applied(bare_db_url) == NEWEST_MAIN
+    code, out, _ = run(*down_to_zero, answer="y\n")
+    assert (code, out.splitlines()[-1]) == (0, "reverted main 001 create_river_migration")
+    run("up", "--database-url", bare_db_url, "--line", "main")
+    code, out, err = run(*down_to_zero, "--yes")
+    assert (code, err) == (0, "")
+    assert len(out.splitlines()) == NEWEST_MAIN
 
 
 def test_up_to_a_target_version_in_a_custom_schema(bare_db_url: str) -> None:

@@ -4,6 +4,13 @@ The public API is the names in ``__all__``; modules whose names begin with an
 underscore are private.
 """
 
+import sys as _sys
+
+# pip will not install riverboat on an older Python (requires-python); a copied or forced
+# install is stopped here, before a newer feature fails somewhere less clear.
+if _sys.version_info < (3, 11):  # noqa: UP036
+    raise ImportError(f"riverboat needs Python 3.11 or newer; this is Python {_sys.version.split()[0]}")
+
 from importlib.metadata import version as _version
 
 from riverboat._defaults import KEEP_FOREVER

@@ -5,6 +5,9 @@ their encoding; PostgreSQL sends text in the connection's client encoding, which
 default treats as UTF-8 too. Decoding the text and parsing it directly gives the same
 values in about half the time (1.3 against 0.7 µs for a small object, two per job). Set
 per cursor, so connections of a caller's pool keep their own loaders.
+
+A caller's connection may also load timestamptz its own way (Django's, with ``USE_TZ =
+False``, drops the zone), so result rows read it with psycopg's own loader: an aware time.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import json
 from typing import Any, TypeVar
 
 from psycopg.abc import AdaptContext
+from psycopg.types.datetime import TimestamptzLoader
 from psycopg.types.json import set_json_loads
 
 _parse = json.JSONDecoder().decode
@@ -25,6 +29,7 @@ def _loads(data: str | bytes) -> Any:
 
 
 def fast_json(cursor: Context) -> Context:
-    """``cursor``, decoding json and jsonb columns with ``_loads``."""
+    """``cursor``, decoding json and jsonb columns with ``_loads`` and timestamptz as psycopg does."""
     set_json_loads(_loads, cursor)
+    cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
     return cursor

@@ -10,7 +10,6 @@ import json
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 
 from riverboat._insert import InsertOpts
+from riverboat._package_data import schema_files
 from riverboat._rules import validate_kind
 from riverboat._states import JobState
 from riverboat._time import format_time, parse_time
@@ -95,7 +95,7 @@ def insert_opts_from_json(doc: Mapping[str, Any]) -> InsertOpts:
 @cache
 def meta_schema() -> dict[str, Any]:
     """The contract's own JSON Schema."""
-    path = resources.files("riverboat") / "_schema" / "json" / "job-args-contract.schema.json"
+    path = schema_files() / "json" / "job-args-contract.schema.json"
     loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return loaded
 

@@ -232,12 +232,16 @@ class DevDatabase:
                     raise
                 time.sleep(0.05)
 
-    def stop(self) -> None:
-        """Stop the server if it is running; the data stays."""
-        if self.is_running():
-            self._run("pg_ctl", "stop", "-D", str(self.pgdata), "-m", "fast", "-w")
+    def stop(self) -> bool:
+        """Stop the server if it is running (then True); the data stays."""
+        if not self.is_running():
+            return False
+        self._run("pg_ctl", "stop", "-D", str(self.pgdata), "-m", "fast", "-w")
+        return True
 
-    def destroy(self) -> None:
-        """Stop the server and delete the data directory."""
+    def destroy(self) -> bool:
+        """Stop the server and delete the data directory; False if there was none."""
         self.stop()
+        existed = self.data_dir.exists()
         shutil.rmtree(self.data_dir, ignore_errors=True)
+        return existed

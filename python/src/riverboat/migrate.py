@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
@@ -29,6 +28,7 @@ from psycopg import sql
 
 from riverboat import _catalog
 from riverboat._identifiers import validate_schema_name
+from riverboat._package_data import schema_files
 from riverboat._queries import apply_schema, query
 from riverboat.errors import DatabaseConnectionError, MigrationError, ValidationError
 
@@ -82,7 +82,7 @@ class MigrationState:
 
 
 def _migrations_root() -> Traversable:
-    return resources.files("riverboat") / "_schema" / "migrations"
+    return schema_files() / "migrations"
 
 
 @cache

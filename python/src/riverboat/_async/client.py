@@ -58,6 +58,7 @@ from riverboat._queries import query
 from riverboat._retry import RetryPolicy
 from riverboat._settings import ClientSettings, client_settings
 from riverboat._states import JobState
+from riverboat._tx_connection import AsyncTxConnection, async_tx_connection
 from riverboat.admin import QUEUE_LIST_LIMIT_DEFAULT, JobListParams, JobListResult, LeaderRow, Queue
 from riverboat.args import ArgsLike
 from riverboat.contract import Contract
@@ -252,9 +253,7 @@ class AsyncClientBase:
         """Insert one job in a transaction of its own."""
         return (await self.insert_many([InsertManyParams(args, opts)]))[0]
 
-    async def insert_tx(
-        self, conn: AsyncConnection[Any], args: ArgsLike, opts: InsertOpts | None = None
-    ) -> InsertResult:
+    async def insert_tx(self, conn: AsyncTxConnection, args: ArgsLike, opts: InsertOpts | None = None) -> InsertResult:
         """Insert one job in the caller's transaction on ``conn``."""
         return (await self.insert_many_tx(conn, [InsertManyParams(args, opts)]))[0]
 
@@ -267,8 +266,9 @@ class AsyncClientBase:
         async with self._connection() as conn:
             return await self._insert_rows(conn, items, rows)
 
-    async def insert_many_tx(self, conn: AsyncConnection[Any], items: Sequence[InsertManyItem]) -> list[InsertResult]:
+    async def insert_many_tx(self, conn: AsyncTxConnection, items: Sequence[InsertManyItem]) -> list[InsertResult]:
         """Insert jobs in the caller's transaction on ``conn``; results in input order."""
+        conn = await async_tx_connection(conn)
         # Every job is checked first: a failed statement would abort the caller's transaction.
         rows = self._prepare(items)
         return await self._insert_rows(conn, items, rows) if rows else []
@@ -283,8 +283,9 @@ class AsyncClientBase:
         async with self._connection() as conn:
             return await self._copy_rows(conn, items, rows)
 
-    async def insert_many_fast_tx(self, conn: AsyncConnection[Any], items: Sequence[InsertManyItem]) -> int:
+    async def insert_many_fast_tx(self, conn: AsyncTxConnection, items: Sequence[InsertManyItem]) -> int:
         """Insert non-unique jobs with COPY in the caller's transaction; returns the count."""
+        conn = await async_tx_connection(conn)
         # Every job is checked first: a failed COPY would abort the caller's transaction.
         rows = self._prepare(items)
         return await self._copy_rows(conn, items, rows) if rows else 0
@@ -430,7 +431,7 @@ class AsyncClientBase:
         async with self._connection() as conn:
             await admin.leader_request_resign(conn, self._schema)
 
-    async def complete_tx(self, conn: AsyncConnection[Any], job: WorkJob[Any] | Job) -> Job:
+    async def complete_tx(self, conn: AsyncTxConnection, job: WorkJob[Any] | Job) -> Job:
         """Complete the job being worked inside the caller's transaction on ``conn``, so the
         completion commits (or rolls back) with the work's own writes (River's
         ``JobCompleteTx``). Call it from ``work``; metadata set so far goes with it. Once
@@ -438,6 +439,7 @@ class AsyncClientBase:
         raises. ``JobNotRunningError`` if the job was finalized, cancelled or rescued
         meanwhile. Returns the completed row."""
         context = current_context()
+        conn = await async_tx_connection(conn)
         row = job.row if isinstance(job, WorkJob) else job
         if row.id != context.job.id:
             raise ValidationError("job", "conflict", "is not the job being worked here", row.id)

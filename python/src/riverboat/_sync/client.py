@@ -59,6 +59,7 @@ from riverboat._queries import query
 from riverboat._retry import RetryPolicy
 from riverboat._settings import ClientSettings, client_settings
 from riverboat._states import JobState
+from riverboat._tx_connection import TxConnection, tx_connection
 from riverboat.admin import QUEUE_LIST_LIMIT_DEFAULT, JobListParams, JobListResult, LeaderRow, Queue
 from riverboat.args import ArgsLike
 from riverboat.contract import Contract
@@ -253,9 +254,7 @@ class ClientBase:
         """Insert one job in a transaction of its own."""
         return (self.insert_many([InsertManyParams(args, opts)]))[0]
 
-    def insert_tx(
-        self, conn: Connection[Any], args: ArgsLike, opts: InsertOpts | None = None
-    ) -> InsertResult:
+    def insert_tx(self, conn: TxConnection, args: ArgsLike, opts: InsertOpts | None = None) -> InsertResult:
         """Insert one job in the caller's transaction on ``conn``."""
         return (self.insert_many_tx(conn, [InsertManyParams(args, opts)]))[0]
 
@@ -268,8 +267,9 @@ class ClientBase:
         with self._connection() as conn:
             return self._insert_rows(conn, items, rows)
 
-    def insert_many_tx(self, conn: Connection[Any], items: Sequence[InsertManyItem]) -> list[InsertResult]:
+    def insert_many_tx(self, conn: TxConnection, items: Sequence[InsertManyItem]) -> list[InsertResult]:
         """Insert jobs in the caller's transaction on ``conn``; results in input order."""
+        conn = tx_connection(conn)
         # Every job is checked first: a failed statement would abort the caller's transaction.
         rows = self._prepare(items)
         return self._insert_rows(conn, items, rows) if rows else []
@@ -284,8 +284,9 @@ class ClientBase:
         with self._connection() as conn:
             return self._copy_rows(conn, items, rows)
 
-    def insert_many_fast_tx(self, conn: Connection[Any], items: Sequence[InsertManyItem]) -> int:
+    def insert_many_fast_tx(self, conn: TxConnection, items: Sequence[InsertManyItem]) -> int:
         """Insert non-unique jobs with COPY in the caller's transaction; returns the count."""
+        conn = tx_connection(conn)
         # Every job is checked first: a failed COPY would abort the caller's transaction.
         rows = self._prepare(items)
         return self._copy_rows(conn, items, rows) if rows else 0
@@ -431,7 +432,7 @@ class ClientBase:
         with self._connection() as conn:
             admin.leader_request_resign(conn, self._schema)
 
-    def complete_tx(self, conn: Connection[Any], job: WorkJob[Any] | Job) -> Job:
+    def complete_tx(self, conn: TxConnection, job: WorkJob[Any] | Job) -> Job:
         """Complete the job being worked inside the caller's transaction on ``conn``, so the
         completion commits (or rolls back) with the work's own writes (River's
         ``JobCompleteTx``). Call it from ``work``; metadata set so far goes with it. Once
@@ -439,6 +440,7 @@ class ClientBase:
         raises. ``JobNotRunningError`` if the job was finalized, cancelled or rescued
         meanwhile. Returns the completed row."""
         context = current_context()
+        conn = tx_connection(conn)
         row = job.row if isinstance(job, WorkJob) else job
         if row.id != context.job.id:
             raise ValidationError("job", "conflict", "is not the job being worked here", row.id)

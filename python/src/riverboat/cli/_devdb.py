@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from riverboat.devdb import DevDatabase
+from riverboat.errors import DevDatabaseError
 
 DEFAULT_DATA_DIR = ".riverboat/dev-db"
 
@@ -21,7 +22,7 @@ _data_dir_option = click.option(
 
 @click.group("dev-db")
 def dev_db() -> None:
-    """Start, stop and locate the private development database."""
+    """Start, stop, locate and remove the private development database."""
 
 
 @dev_db.command()
@@ -35,7 +36,24 @@ def start(data_dir: Path) -> None:
 @_data_dir_option
 def stop(data_dir: Path) -> None:
     """Stop the cluster; its data stays."""
-    DevDatabase(data_dir).stop()
+    db = DevDatabase(data_dir)
+    stopped = db.stop()
+    click.echo(
+        f"stopped the development database in {db.data_dir}; its data stays"
+        if stopped
+        else f"no development database is running in {db.data_dir}"
+    )
+
+
+@dev_db.command()
+@_data_dir_option
+def destroy(data_dir: Path) -> None:
+    """Stop the cluster and delete it with its data."""
+    db = DevDatabase(data_dir)
+    removed = db.destroy()
+    click.echo(
+        f"removed the development database in {db.data_dir}" if removed else f"no development database in {db.data_dir}"
+    )
 
 
 @dev_db.command()
@@ -49,5 +67,8 @@ def status(data_dir: Path) -> None:
 @dev_db.command()
 @_data_dir_option
 def url(data_dir: Path) -> None:
-    """Print the URL of the running cluster."""
-    click.echo(DevDatabase(data_dir).url())
+    """Print the URL of the running cluster; exit 1 if none runs."""
+    state = DevDatabase(data_dir).status()
+    if state.url is None:
+        raise DevDatabaseError(f"no development database is running in {state.data_dir} (riverboat dev-db start)")
+    click.echo(state.url)

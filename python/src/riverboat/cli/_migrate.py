@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 import click
 
 from riverboat.cli._admin_common import connection_options
-from riverboat.migrate import MAIN_LINE, MigrationStep, Migrator, known_lines, migration_sql
+from riverboat.errors import RiverboatError
+from riverboat.migrate import MAIN_LINE, MigrationStep, Migrator, _describe_url, known_lines, migration_sql
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,10 +57,26 @@ def up(database_url: str, schema: str | None, line: str | None, target_version: 
     "--target-version", type=int, default=None,
     help="Revert every version above this one (0: all). Default: only the newest.",
 )  # fmt: skip
-def down(database_url: str, schema: str | None, line: str, target_version: int | None) -> None:
+@click.option("--yes", is_flag=True, help="Do not ask before reverting every version (--target-version 0).")
+def down(database_url: str, schema: str | None, line: str, target_version: int | None, yes: bool) -> None:
     """Revert applied versions, newest first, each in its own transaction."""
+    if target_version == 0 and not yes:
+        _confirm_revert_all(database_url, line)
     steps = Migrator(database_url, schema).down(line=line, target_version=target_version)
     _echo_steps(steps, "reverted", "nothing to revert")
+
+
+def _confirm_revert_all(database_url: str, line: str) -> None:
+    losing = " River's tables and every job in them will be dropped." if line == MAIN_LINE else ""
+    question = f"Revert every version of line {line!r} on {_describe_url(database_url)}?{losing}"
+    try:
+        confirmed = click.confirm(question, err=True)
+    except click.Abort:
+        # No answer (no terminal, or end of input): end the question's line first.
+        click.echo(err=True)
+        confirmed = False
+    if not confirmed:
+        raise RiverboatError("nothing reverted: not confirmed (--yes reverts without asking)")
 
 
 @migrate.command("list")

@@ -1,0 +1,2 @@
+"""Integrations with web frameworks. Each imports its framework, which an extra installs
+(``pip install 'riverboat[django]'``)."""
