@@ -1,7 +1,7 @@
 """Workers written as plain functions (River's WorkFunc): ``@workers.register(ArgsType, ...)``
 on an ``async def`` (run on the event loop) or a ``def`` (run in a thread), with the options
 a Worker class has (timeout, next_retry, contract). A worker reports progress with
-``record_output`` and makes it visible at once with ``job_update``.
+``record_output`` and makes it visible at once with ``job_update`` on the client working it.
 
     riverboat migrate up --database-url "$DATABASE_URL"     # River's schema, once
     DATABASE_URL=postgresql://localhost/app python examples/function_workers.py
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import ClassVar
 
-from riverboat import AsyncClient, Client, JobState, QueueConfig, Workers, WorkJob, record_output
+from riverboat import AsyncClient, JobState, QueueConfig, Workers, WorkJob, current_sync_client, record_output
 
 
 @dataclass
@@ -33,8 +33,6 @@ class Checksum:
 
 
 workers = Workers()
-# def workers run in threads: they use a plain Client (here, one that only administers).
-admin = Client(os.environ["DATABASE_URL"])
 
 
 @workers.register(SendEmail, timeout=timedelta(seconds=10))
@@ -51,7 +49,8 @@ def checksum(job: WorkJob[Checksum]) -> None:
         if done == job.args.rounds // 2:
             # Progress others can read now, not only when the job ends.
             record_output({"rounds_done": done})
-            admin.job_update(job.id)
+            # The client working the job, as a plain Client for this thread.
+            current_sync_client().job_update(job.id)
     record_output({"rounds_done": job.args.rounds, "sha256": digest.hex()[:16]})
 
 
@@ -67,7 +66,6 @@ async def main() -> None:
         for job_id in ids:
             job = await client.job_get(job_id)
             print(f"{job.kind}: {job.state.value}, output {job.metadata.get('output')}")
-    admin.close()
 
 
 if __name__ == "__main__":

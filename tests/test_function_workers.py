@@ -111,11 +111,12 @@ async def test_next_retry_applies_to_function_workers(aconn: Any) -> None:
     workers = Workers()
 
     @workers.register(Resize, next_retry=lambda job: retry_at if job.args.width > 0 else None)
-    def failing(job: WorkJob[Resize]) -> None:
+    async def failing(job: WorkJob[Resize]) -> None:
         raise RuntimeError("no")
 
     event = await asyncio.wait_for(work_job(aconn, failing, Resize(10)), timeout=60)
     assert (event.kind, event.job.state, event.job.scheduled_at) == (EventKind.FAILED, JobState.RETRYABLE, retry_at)
+    assert event.job.errors[-1].error == "RuntimeError: no"
 
 
 async def test_contract_applies_to_function_workers(aconn: Any) -> None:

@@ -1,77 +1,79 @@
-"""Resumable jobs in ``def`` workers (spec/07-complete.md#resumable): ``with
-riverboat.resumable()`` in a thread, cooperative stops through ``cancellation_requested``,
-and transactional checkpoints on a plain psycopg connection."""
+"""Resumable jobs in ``def`` workers (spec/07-complete.md#resumable), worked by a running
+client: ``with riverboat.resumable()`` in a worker thread, cooperative stops through
+``cancellation_requested``, and transactional checkpoints on a plain psycopg connection."""
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
 
 import riverboat
-from riverboat import AsyncClient, Client, EventKind, JobState, QueueConfig, RawArgs, ValidationError, Workers, WorkJob
-from riverboat.testing import work_job
-from riverboat.worker import JobContext, bind_context
-from tests import maintenance_support
+from riverboat import AsyncClient, Job, JobState, QueueConfig, RawArgs, ValidationError, Workers, WorkJob
 from tests.helpers import await_until
-
-aconn = maintenance_support.aconn
-river_url = maintenance_support.river_url
 
 KIND = "resumable_sync_test"
 STEP = "river:resumable_step"
 CURSOR = "river:resumable_cursor"
+QUEUES = {"default": QueueConfig(max_workers=1, fetch_poll_interval=timedelta(milliseconds=100))}
+AT_ONCE: Callable[[WorkJob[Any]], datetime] = lambda job: datetime.now(UTC)  # noqa: E731
+IN_AN_HOUR: Callable[[WorkJob[Any]], datetime] = lambda job: datetime.now(UTC) + timedelta(hours=1)  # noqa: E731
 
 
-async def test_def_worker_steps_resume_after_an_error(aconn: Any) -> None:
-    ran: list[str] = []
+async def _work_until(db_url: str, workers: Workers, states: set[JobState]) -> Job:
+    """Insert one job of the test kind and work it until it reaches one of ``states``."""
+    async with AsyncClient(db_url, queues=QUEUES, workers=workers) as client:
+        job_id = (await client.insert(RawArgs(KIND, {}))).job.id
+        await client.start()
+        try:
+            return await await_until(lambda: _in(client, job_id, states), timeout=60, what=f"job in {states}")
+        finally:
+            await client.stop()
+
+
+async def _in(client: AsyncClient, job_id: int, states: set[JobState]) -> Job | None:
+    job = await client.job_get(job_id)
+    return job if job.state in states else None
+
+
+async def test_def_worker_steps_resume_after_an_error(db_url: str) -> None:
+    ran: list[tuple[int, str]] = []
     threads: set[str] = set()
     workers = Workers()
 
-    @workers.register(KIND)
+    @workers.register(KIND, next_retry=AT_ONCE)
     def work(job: WorkJob[Any]) -> None:
         threads.add(threading.current_thread().name)
         with riverboat.resumable() as steps:
-            steps.step("fetch", lambda: ran.append("fetch"))
+            steps.step("fetch", lambda: ran.append((job.attempt, "fetch")))
 
             def rows(cursor: Any) -> None:
                 for row in range(cursor or 0, 5):
-                    if row == 3 and job.args["fail"]:
+                    if row == 3 and job.attempt == 1:
                         raise RuntimeError("row 3")
-                    ran.append(f"row {row}")
+                    ran.append((job.attempt, f"row {row}"))
                     steps.set_cursor(row + 1)
 
             steps.step_cursor("rows", rows)
-            steps.step("report", lambda: ran.append("report"))
+            steps.step("report", lambda: ran.append((job.attempt, "report")))
 
-    worker = workers.get(KIND)
-    assert worker is not None
-    first = await asyncio.wait_for(work_job(aconn, worker, {"fail": True}), timeout=60)
-    assert threads
-    assert threading.main_thread().name not in threads
-    assert ran == ["fetch", "row 0", "row 1", "row 2"]
-    assert (first.kind, first.job.metadata) == (EventKind.FAILED, {STEP: "fetch", CURSOR: {"rows": 3}})
-    ran.clear()
-    second = await asyncio.wait_for(work_job(aconn, worker, {"fail": False}, metadata=first.job.metadata), timeout=60)
-    assert ran == ["row 3", "row 4", "report"]
-    assert second.kind == EventKind.COMPLETED
+    done = await _work_until(db_url, workers, {JobState.COMPLETED})
+    assert threading.current_thread().name not in threads
+    assert ran == [(1, "fetch"), (1, "row 0"), (1, "row 1"), (1, "row 2"), (2, "row 3"), (2, "row 4"), (2, "report")]
+    assert done.errors[0].error == "RuntimeError: row 3"
+    # Success writes no progress: what the failed attempt saved stays.
+    assert done.metadata == {STEP: "fetch", CURSOR: {"rows": 3}}
 
 
-def test_a_def_step_that_returns_when_told_to_stop_keeps_its_cursor(river_url: str) -> None:
-    """The executor's side (the flag raised on a timeout, cancel or stop; the attempt then
-    ending without success) is the executor's; here the flag is raised by hand."""
-    with Client(river_url) as client:
-        job = client.job_get(client.insert(RawArgs(KIND, {})).job.id)
-    context = JobContext(job)
-    looping = threading.Event()
+async def test_a_def_step_told_to_stop_raises_and_keeps_its_cursor(db_url: str) -> None:
     ran: list[str] = []
+    workers = Workers()
 
-    def work() -> None:
-        bind_context(context)
+    @workers.register(KIND, timeout=timedelta(milliseconds=200), next_retry=IN_AN_HOUR)
+    def work(job: WorkJob[Any]) -> None:
         with riverboat.resumable() as steps:
             steps.step("fetch", lambda: ran.append("fetch"))
 
@@ -80,30 +82,24 @@ def test_a_def_step_that_returns_when_told_to_stop_keeps_its_cursor(river_url: s
                 while not riverboat.cancellation_requested():
                     steps.set_cursor(row)
                     row += 1
-                    looping.set()
                     threading.Event().wait(0.001)
-                ran.append("stopped")
+                raise RuntimeError(f"stopped before row {row}")
 
             steps.step_cursor("rows", rows)
-            # Told to stop: no further step starts.
             steps.step("report", lambda: ran.append("report"))
 
-    thread = threading.Thread(target=contextvars.copy_context().run, args=(work,))
-    thread.start()
-    assert looping.wait(60)
-    context.request_cancel("job timed out after 0.2 s")
-    thread.join(60)
-    assert ran == ["fetch", "stopped"]
-    # "rows" returned, but it was stopped, not finished: its cursor is kept.
-    assert context.metadata_updates[STEP] == "fetch"
-    assert isinstance(context.metadata_updates[CURSOR]["rows"], int)
+    failed = await _work_until(db_url, workers, {JobState.RETRYABLE})
+    assert ran == ["fetch"]
+    assert failed.errors[0].error.startswith("RuntimeError: stopped before row")
+    assert failed.metadata[STEP] == "fetch"
+    assert isinstance(failed.metadata[CURSOR]["rows"], int)
 
 
-async def test_def_worker_bad_input_is_named(aconn: Any) -> None:
+async def test_def_worker_bad_input_is_named(db_url: str) -> None:
     raised: list[ValidationError] = []
     workers = Workers()
 
-    @workers.register(KIND)
+    @workers.register(KIND, next_retry=IN_AN_HOUR)
     def work(job: WorkJob[Any]) -> None:
         with riverboat.resumable() as steps:
             steps.step("once", lambda: None)
@@ -112,18 +108,17 @@ async def test_def_worker_bad_input_is_named(aconn: Any) -> None:
             except ValidationError as exc:
                 raised.append(exc)
 
-    worker = workers.get(KIND)
-    assert worker is not None
-    event = await asyncio.wait_for(work_job(aconn, worker, {}), timeout=60)
+    failed = await _work_until(db_url, workers, {JobState.RETRYABLE})
     assert [(e.field, e.rule) for e in raised] == [("step", "duplicate")]
-    assert event.kind == EventKind.FAILED
+    assert "invalid step (duplicate)" in failed.errors[0].error
+    assert failed.metadata == {STEP: "once"}
 
 
 async def test_def_worker_checkpoints_in_its_transaction(db_url: str) -> None:
     seen: list[tuple[int, Any]] = []
     workers = Workers()
 
-    @workers.register(KIND, next_retry=lambda job: datetime.now(UTC))
+    @workers.register(KIND, next_retry=AT_ONCE)
     def work(job: WorkJob[Any]) -> None:
         with riverboat.resumable() as steps, psycopg.connect(db_url) as conn:
 
@@ -138,18 +133,6 @@ async def test_def_worker_checkpoints_in_its_transaction(db_url: str) -> None:
 
             steps.step_cursor("batches", batches)
 
-    queues = {"default": QueueConfig(max_workers=1, fetch_poll_interval=timedelta(milliseconds=100))}
-    async with AsyncClient(db_url, queues=queues, workers=workers) as client:
-        job_id = (await client.insert(RawArgs(KIND, {}))).job.id
-        await client.start()
-        try:
-            done = await await_until(lambda: _completed(client, job_id), timeout=60, what="job completed")
-        finally:
-            await client.stop()
+    done = await _work_until(db_url, workers, {JobState.COMPLETED})
     assert seen == [(1, None), (2, 1)]
     assert done.metadata == {STEP: "batches", CURSOR: {"batches": 3}}
-
-
-async def _completed(client: AsyncClient, job_id: int) -> Any:
-    job = await client.job_get(job_id)
-    return job if job.state == JobState.COMPLETED else None

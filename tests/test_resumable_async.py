@@ -29,6 +29,7 @@ from riverboat import (
     WorkJob,
 )
 from riverboat.events import Event
+from riverboat.migrate import Migrator
 from riverboat.testing import work_job
 from tests import maintenance_support
 from tests.helpers import await_until
@@ -329,9 +330,9 @@ async def test_misuse_is_reported_with_its_rule(aconn: Any) -> None:
 QUEUES = {"default": QueueConfig(max_workers=2, fetch_poll_interval=timedelta(milliseconds=100))}
 
 
-async def _work_until_completed(db_url: str, workers: Workers) -> Any:
+async def _work_until_completed(db_url: str, workers: Workers, schema: str | None = None) -> Any:
     """Insert one job of the test kind, work it with a client until it completes; its row."""
-    async with AsyncClient(db_url, queues=QUEUES, workers=workers) as client:
+    async with AsyncClient(db_url, queues=QUEUES, workers=workers, schema=schema) as client:
         job_id = (await client.insert(RawArgs(KIND, {}))).job.id
         await client.start()
         try:
@@ -434,3 +435,31 @@ async def test_stop_and_cancel_saves_the_cursor(db_url: str) -> None:
         job = await client.job_get(job_id)
     assert (job.state, job.attempt) == (JobState.AVAILABLE, 0)
     assert job.metadata == {STEP: "first", CURSOR: {"loop": {"row": 10}}}
+
+
+async def test_checkpoints_use_the_schema_of_the_client_working_the_job(bare_db_url: str) -> None:
+    with psycopg.connect(bare_db_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA jobs")
+        migrator = Migrator(conn, schema="jobs")
+        for line in migrator.lines():
+            migrator.up(line=line)
+    ran: list[int] = []
+    workers = Workers()
+
+    @workers.register(KIND, next_retry=lambda job: datetime.now(UTC))
+    async def work(job: WorkJob[Any]) -> None:
+        async with riverboat.resumable() as steps:
+
+            async def once() -> None:
+                ran.append(job.attempt)
+                # A connection on the default search_path, where River's tables are not.
+                conn = await psycopg.AsyncConnection.connect(bare_db_url)
+                async with conn, conn.transaction():
+                    await steps.set_step_tx(conn)
+                raise RuntimeError("after the checkpoint")
+
+            await steps.step("once", once)
+
+    done = await _work_until_completed(bare_db_url, workers, schema="jobs")
+    assert ran == [1]
+    assert done.metadata == {STEP: "once", CURSOR: None}

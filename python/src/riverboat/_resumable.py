@@ -69,8 +69,6 @@ class ResumableState:
         self.active_has_cursor = False
         #: The first step error: later steps are skipped and the attempt fails with it.
         self.failure: BaseException | None = None
-        #: The job was told to stop: later steps are skipped.
-        self.stopped = False
 
     def begin(self, name: str, *, cursor_step: bool) -> bool:
         """Register step ``name``; whether to run it now (else it was done on an earlier attempt)."""
@@ -107,16 +105,12 @@ class ResumableState:
         """The cursor saved for step ``name`` (``None`` if there is none)."""
         return self.cursors.get(name)
 
-    def end(self, name: str, *, error: BaseException | None, stopped: bool = False) -> None:
-        """Step ``name`` returned (``error`` is ``None``), or raised ``error``, or returned
-        because the job was told to stop (``stopped``: not completed, no later step runs)."""
+    def end(self, name: str, *, error: BaseException | None) -> None:
+        """Step ``name`` returned (``error`` is ``None``) or raised ``error``."""
         self.active_step = None
         self.active_has_cursor = False
         if error is not None:
             self.failure = error
-            return
-        if stopped:
-            self.stopped = True
             return
         self.completed_step = name
         if name in self.cursors:

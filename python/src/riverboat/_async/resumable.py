@@ -13,7 +13,7 @@ from psycopg import AsyncConnection
 from riverboat._async import admin
 from riverboat._resumable import AsyncCursorStepFunction, AsyncStepFunction, open_attempt
 from riverboat._states import JobState
-from riverboat.errors import ValidationError
+from riverboat.errors import JobNotRunningError, ValidationError
 from riverboat.job import Job
 from riverboat.worker import current_context
 
@@ -36,11 +36,10 @@ class AsyncResumableSteps:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         state = self._state
-        # A job told to stop (cancelled, timed out, its client stopping) ends without
-        # success even when its code returns, as a def worker's does: save its progress.
-        cancelled = self._context.cancel_requested
-        error = exc or state.failure or (None if cancelled else state.exit_error())
-        if error is not None or cancelled:
+        error = exc or state.failure or state.exit_error()
+        if error is not None:
+            # The attempt ends in an error, snooze or cancel: keep its progress. (A job
+            # whose code returns completes, even when told to stop: River writes nothing.)
             self._context.metadata_updates.update(state.progress())
         if exc is None and error is not None:
             raise error
@@ -74,11 +73,7 @@ class AsyncResumableSteps:
 
     def _begin(self, name: str, *, cursor_step: bool) -> bool:
         state = self._state
-        if state.failure is not None or state.stopped:
-            return False
-        if self._context.cancel_requested:
-            # Told to stop: no further step starts.
-            state.stopped = True
+        if state.failure is not None:
             return False
         try:
             return state.begin(name, cursor_step=cursor_step)
@@ -92,14 +87,15 @@ class AsyncResumableSteps:
         except BaseException as exc:
             self._state.end(name, error=exc)
             raise
-        # A step that returns because the job was told to stop has not finished its work.
-        self._state.end(name, error=None, stopped=self._context.cancel_requested)
+        self._state.end(name, error=None)
 
     async def _checkpoint(self, conn: AsyncConnection[Any], cursor: Any, *, with_cursor: bool) -> Job:
         job = self._context.job
-        if job.state != JobState.RUNNING:
-            raise ValidationError("job.state", "conflict", "a checkpoint needs a running job", job.state)
+        if job.state is not JobState.RUNNING:
+            raise JobNotRunningError(job.id, job.state.value)
         updates = self._state.checkpoint(cursor, with_cursor=with_cursor)
-        row = await admin.job_merge_metadata(conn, None, job.id, updates)
+        # The table of the client working the job (riverboat.testing works jobs without one).
+        client = self._context.client
+        row = await admin.job_merge_metadata(conn, None if client is None else client.schema, job.id, updates)
         self._state.checkpointed(updates)
         return row
