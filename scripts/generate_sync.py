@@ -21,6 +21,9 @@ HEADER = "# Generated from the _async twin by scripts/generate_sync.py. Do not e
 REPLACEMENTS = {
     "AsyncClientBase": "ClientBase",
     "AsyncClient": "Client",
+    "AsyncResumableSteps": "ResumableSteps",
+    "AsyncStepFunction": "StepFunction",
+    "AsyncCursorStepFunction": "CursorStepFunction",
     "AsyncConnection": "Connection",
     "AsyncCursor": "Cursor",
     "AsyncConnectionPool": "ConnectionPool",

@@ -116,3 +116,50 @@ def test_schema_option(river_url, sconn):
     sconn.execute("INSERT INTO ops.river_queue (name) VALUES ('elsewhere')")
     data = json.loads(run(river_url, "queues", "list", "--schema", "ops", "--json").output)
     assert [q["name"] for q in data] == ["elsewhere"]
+
+
+def test_jobs_cancel_retry_delete_several_in_one_transaction(river_url, sconn):
+    a = insert(sconn, "email")
+    b = insert(sconn, "email")
+    cancelled = json.loads(run(river_url, "jobs", "cancel", str(a), str(b), "--json").output)
+    assert [(j["id"], j["state"]) for j in cancelled] == [(a, "cancelled"), (b, "cancelled")]
+    table = run(river_url, "jobs", "retry", str(a), str(b))
+    rows = [line.split()[:2] for line in table.output.splitlines()[1:]]
+    assert rows == [[str(a), "available"], [str(b), "available"]]
+    # All or none: a missing job leaves the others untouched.
+    refused = run(river_url, "jobs", "cancel", str(a), "424242")
+    assert refused.exit_code == 1
+    assert "job 424242 not found" in refused.output
+    assert sconn.execute("SELECT state::text FROM river_job WHERE id = %s", [a]).fetchone()[0] == "available"
+    assert run(river_url, "jobs", "delete", str(a), str(b)).exit_code == 0
+    assert sconn.execute("SELECT count(*) FROM river_job").fetchone()[0] == 0
+
+
+def test_jobs_count_by_state(river_url, sconn):
+    insert(sconn, "email")
+    insert(sconn, "email", state="completed")
+    insert(sconn, "report", state="completed", queue="reports")
+    counts = json.loads(run(river_url, "jobs", "count", "--json").output)
+    assert counts == {
+        "available": 1, "cancelled": 0, "completed": 2, "discarded": 0,
+        "pending": 0, "retryable": 0, "running": 0, "scheduled": 0,
+    }  # fmt: skip
+    assert json.loads(run(river_url, "jobs", "count", "--json", "--kind", "email").output)["completed"] == 1
+    assert json.loads(run(river_url, "jobs", "count", "--json", "--queue", "reports").output)["available"] == 0
+    table = run(river_url, "jobs", "count").output.splitlines()
+    assert table[0].split() == ["STATE", "COUNT"]
+    assert ["completed", "2"] in [line.split() for line in table[1:]]
+
+
+def test_queues_get_and_update(river_url, sconn):
+    sconn.execute("INSERT INTO river_queue (name) VALUES ('alpha')")
+    shown = run(river_url, "queues", "get", "alpha")
+    assert shown.output.splitlines()[0].split() == ["name", "alpha"]
+    updated = json.loads(run(river_url, "queues", "update", "alpha", "--metadata", '{"team": "ops"}', "--json").output)
+    assert (updated["name"], updated["metadata"]) == ("alpha", {"team": "ops"})
+    assert json.loads(run(river_url, "queues", "get", "alpha", "--json").output)["metadata"] == {"team": "ops"}
+    for bad in ("not json", "[1]"):
+        refused = run(river_url, "queues", "update", "alpha", "--metadata", bad)
+        assert refused.exit_code == 1
+        assert "invalid metadata" in refused.output
+    assert run(river_url, "queues", "get", "nope").exit_code == 1

@@ -41,8 +41,10 @@ from riverboat.events import Event, EventKind, Events
 from riverboat.job import AttemptError, InsertResult, Job
 from riverboat.middleware import ErrorHandler, ErrorHandlerResult, Hook, JobInsertParams, Middleware
 from riverboat.periodic import PeriodicJob
+from riverboat.resumable import AsyncResumableSteps, ResumableSteps, resumable
 from riverboat.worker import (
     NO_TIMEOUT,
+    FunctionWorker,
     JobStuckInfo,
     JobStuckResult,
     QueueConfig,
@@ -64,6 +66,7 @@ __all__ = [
     "NO_TIMEOUT",
     "ArgsContractError",
     "AsyncClient",
+    "AsyncResumableSteps",
     "AttemptError",
     "Client",
     "Contract",
@@ -73,6 +76,7 @@ __all__ = [
     "Event",
     "EventKind",
     "Events",
+    "FunctionWorker",
     "Hook",
     "InsertManyParams",
     "InsertOpts",
@@ -99,6 +103,7 @@ __all__ = [
     "QueueConfig",
     "QueueNotFoundError",
     "RawArgs",
+    "ResumableSteps",
     "RetryPolicy",
     "RiverboatError",
     "UniqueConflictError",
@@ -115,6 +120,7 @@ __all__ = [
     "current_sync_client",
     "discard",
     "record_output",
+    "resumable",
     "set_metadata",
     "snooze",
 ]

@@ -25,6 +25,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from riverboat import AsyncClient
+from riverboat._async.admin import job_count_by_state
 from riverboat._insert import InsertManyParams
 from riverboat._queries import query
 from riverboat.args import RawArgs
@@ -295,7 +296,7 @@ async def _steady(url: str, settings: BenchSettings, schema: str | None, report:
 
 
 async def _check_all_completed(conn: psycopg.AsyncConnection[Any], schema: str | None, jobs: int) -> None:
-    cur = await conn.execute(query("bench_job_count_by_state", schema), {"kind": KIND})
-    counts = {state: count for state, count in await cur.fetchall()}
+    by_state = await job_count_by_state(conn, schema, kinds=[KIND])
+    counts = {state.value: count for state, count in by_state.items() if count}
     if counts != {"completed": jobs}:
         raise BenchError(f"expected {jobs} completed jobs, found {counts}")

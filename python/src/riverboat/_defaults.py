@@ -34,6 +34,9 @@ FETCH_COOLDOWN_DEFAULT: Final = timedelta(milliseconds=100)
 FETCH_POLL_INTERVAL_DEFAULT: Final = timedelta(seconds=1)
 FETCH_INTERVAL_MIN: Final = timedelta(milliseconds=1)
 
+#: The largest JSON a job's output (``metadata.output``) may encode to (River's 32 MB).
+OUTPUT_MAX_BYTES: Final = 32 * 1024 * 1024
+
 #: Connections of a pool a client creates itself: room for a working client's producers,
 #: completer, elector and maintenance at once.
 OWNED_POOL_MAX_SIZE: Final = 10

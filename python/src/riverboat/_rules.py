@@ -5,11 +5,14 @@ values calls the function here."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from riverboat._defaults import OUTPUT_MAX_BYTES
+from riverboat._gojson import encode
 from riverboat.errors import ValidationError
 
 QUEUE_NAME_MAX_LENGTH = 64
@@ -170,3 +173,25 @@ def validate_retention(field: str, value: timedelta | int) -> timedelta | int:
     if not isinstance(value, timedelta) or value < timedelta(0):
         raise ValidationError(field, "range", "must be a timedelta >= 0 or -1 (keep forever)", value)
     return value
+
+
+def json_value(field: str, value: object) -> Any:
+    """``value`` as the plain JSON value River stores for it (a dataclass becomes an object,
+    as a Go struct does); ``ValidationError`` ("json") if it has no JSON encoding."""
+    return json.loads(_encoded(field, value))
+
+
+def validate_output(value: object) -> Any:
+    """A job's output (River's RecordOutput and JobUpdate): JSON of at most 32 MB, returned
+    as the plain JSON value to store in ``metadata.output``."""
+    encoded = _encoded("output", value)
+    if len(encoded) > OUTPUT_MAX_BYTES:
+        raise ValidationError("output", "length", f"must encode to at most {OUTPUT_MAX_BYTES} bytes of JSON")
+    return json.loads(encoded)
+
+
+def _encoded(field: str, value: object) -> bytes:
+    try:
+        return encode(value, field)
+    except RecursionError:
+        raise ValidationError(field, "json", "is nested too deeply, or contains itself") from None

@@ -1,6 +1,7 @@
 """Types of the admin operations (spec/12-queues-and-admin.md): list parameters and
-cursors, and queue rows. The operations themselves are methods of ``AsyncClient`` /
-``Client`` (implemented in ``riverboat._async.admin``); their errors are in ``riverboat.errors``."""
+cursors, and queue rows, and the decisions the operations share. The operations themselves
+are methods of ``AsyncClient`` / ``Client`` (implemented in ``riverboat._async.admin``);
+their errors are in ``riverboat.errors``."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from riverboat._rules import validate_priority
+from riverboat._rules import validate_bool, validate_output, validate_priority
 from riverboat._states import JOB_STATE_NAMES
-from riverboat.errors import ValidationError
+from riverboat.errors import RiverboatError, ValidationError
 from riverboat.job import Job
+from riverboat.worker import current_context
 
 ORDER_FIELDS = ("id", "scheduled_at", "finalized_at")
 JOB_LIST_LIMIT_DEFAULT = 100
@@ -23,6 +25,8 @@ JOB_LIST_LIMIT_MAX = 10_000
 QUEUE_LIST_LIMIT_DEFAULT = 100
 
 OrderField = Literal["id", "scheduled_at", "finalized_at"]
+#: The filters of ``JobListParams``; ``job_delete_many`` needs one of them (or ``unsafe_all``).
+FILTER_FIELDS = ("ids", "kinds", "queues", "states", "priorities", "tags_any", "tags_all", "metadata")
 
 
 @dataclass(frozen=True)
@@ -161,3 +165,35 @@ class JobListParams:
             "after_time": None if cursor is None else cursor.after_time,
             "limit": self.limit,
         }
+
+
+def job_delete_many_check(params: JobListParams, unsafe_all: bool) -> None:
+    """River's guard against deleting every job by accident: ``job_delete_many`` needs a
+    filter, or ``unsafe_all`` (and then no filter). Cursors do not apply to it."""
+    validate_bool("unsafe_all", unsafe_all)
+    if params.cursor is not None:
+        raise ValidationError("cursor", "conflict", "is not used by job_delete_many", params.cursor)
+    filtered = any(getattr(params, name) is not None for name in FILTER_FIELDS)
+    if unsafe_all and filtered:
+        raise ValidationError("unsafe_all", "conflict", "is only meaningful without filters", unsafe_all)
+    if not unsafe_all and not filtered:
+        raise ValidationError(
+            "params",
+            "required",
+            f"job_delete_many needs a filter ({', '.join(FILTER_FIELDS)}), or unsafe_all=True to delete every job",
+        )
+
+
+def job_update_metadata(job_id: int, output: Any) -> dict[str, Any] | None:
+    """The metadata ``job_update`` merges (River's JobUpdate): ``{"output": output}``; without
+    an ``output`` (``None``), inside ``work`` of job ``job_id``, the output recorded so far;
+    otherwise nothing (``None``)."""
+    if output is not None:
+        return {"output": validate_output(output)}
+    try:
+        context = current_context()
+    except RiverboatError:
+        return None
+    if context.job.id != job_id or "output" not in context.metadata_updates:
+        return None
+    return {"output": context.metadata_updates["output"]}

@@ -3,20 +3,22 @@
 
 A worker subclasses ``Worker[Args]``, names its ``kind`` and implements ``work(job)``, either
 ``async def`` (run on the event loop) or plain ``def`` (run in a thread pool sized to the
-queue's ``max_workers``). Inside ``work``, the module functions ``cancel``, ``snooze``,
+queue's ``max_workers``); or it is a plain function registered with ``@workers.register(Args)``
+(River's ``WorkFunc``). Inside ``work``, the module functions ``cancel``, ``snooze``,
 ``discard``, ``record_output``, ``set_metadata`` and ``cancellation_requested`` act on the
 job being worked.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, overload
 
 from riverboat._defaults import (
     FETCH_COOLDOWN_DEFAULT,
@@ -25,7 +27,7 @@ from riverboat._defaults import (
     MAX_WORKERS_DEFAULT,
     MAX_WORKERS_LIMIT,
 )
-from riverboat._rules import validate_count, validate_duration, validate_worker_kind
+from riverboat._rules import validate_count, validate_duration, validate_output, validate_worker_kind
 from riverboat.errors import JobCancel, JobDiscard, JobSnooze, RiverboatError, ValidationError
 from riverboat.job import Job
 from riverboat.middleware import Hook, Middleware
@@ -34,7 +36,6 @@ Args = TypeVar("Args")
 
 logger = logging.getLogger("riverboat")
 
-OUTPUT_MAX_BYTES = 32 * 1024 * 1024
 #: The ``timeout`` meaning "never time out", as River's -1.
 NO_TIMEOUT = timedelta(seconds=-1)
 
@@ -121,10 +122,7 @@ def snooze(duration: timedelta) -> None:
 
 def record_output(value: Any) -> None:
     """Store ``value`` (JSON, at most 32 MB encoded) as ``metadata.output`` when the job ends."""
-    encoded = json.dumps(value)
-    if len(encoded.encode("utf-8")) > OUTPUT_MAX_BYTES:
-        raise ValidationError("output", "length", f"must encode to at most {OUTPUT_MAX_BYTES} bytes of JSON")
-    current_context().metadata_updates["output"] = value
+    current_context().metadata_updates["output"] = validate_output(value)
 
 
 def set_metadata(key: str, value: Any) -> None:
@@ -194,6 +192,63 @@ def resolve_timeout(worker_timeout: timedelta | None, default: timedelta) -> flo
     return None if chosen < timedelta(0) else chosen.total_seconds()
 
 
+WorkFunction = Callable[[WorkJob[Args]], Awaitable[None] | None]
+NextRetryFunction = Callable[[WorkJob[Args]], datetime | None]
+
+
+class FunctionWorker(Worker[Args]):
+    """A worker whose ``work`` is a plain function (River's ``WorkFunc``), made by
+    ``Workers.register``. Each function gets a subclass of its own, so its kind and options
+    are class attributes as for any worker, and its ``work`` is ``async`` exactly when the
+    function is."""
+
+    def __init__(self, function: WorkFunction[Args], next_retry: NextRetryFunction[Args] | None) -> None:
+        self.function = function
+        self._next_retry = next_retry
+
+    def next_retry(self, job: WorkJob[Args]) -> datetime | None:
+        return None if self._next_retry is None else self._next_retry(job)
+
+    def __repr__(self) -> str:
+        return f"<FunctionWorker {self.kind} {getattr(self.function, '__qualname__', self.function)!r}>"
+
+
+class _AsyncFunctionWorker(FunctionWorker[Args]):
+    async def work(self, job: WorkJob[Args]) -> None:
+        await self.function(job)  # type: ignore[misc]
+
+
+class _SyncFunctionWorker(FunctionWorker[Args]):
+    def work(self, job: WorkJob[Args]) -> None:
+        self.function(job)
+
+
+def _function_worker(
+    function: WorkFunction[Any],
+    args_type: type[Any] | str,
+    *,
+    timeout: timedelta | None,
+    next_retry: NextRetryFunction[Any] | None,
+    contract: Mapping[str, Any] | None,
+) -> FunctionWorker[Any]:
+    if not callable(function):
+        raise ValidationError("worker", "type", "must be a function taking the job", function)
+    if next_retry is not None and not callable(next_retry):
+        raise ValidationError("next_retry", "type", "must be a function taking the job, or None", next_retry)
+    kind = args_type if isinstance(args_type, str) else getattr(args_type, "kind", None)
+    if not isinstance(kind, str):
+        raise ValidationError(
+            "args_type", "type", "must be a class with a `kind` class attribute, or a kind name", args_type
+        )
+    decoded_type = None if isinstance(args_type, str) else args_type
+    base: type[FunctionWorker[Any]] = (
+        _AsyncFunctionWorker if inspect.iscoroutinefunction(function) else _SyncFunctionWorker
+    )
+    attributes = {"kind": kind, "args_type": decoded_type, "timeout": timeout, "contract": contract}
+    worker_class: type[FunctionWorker[Any]] = type(f"FunctionWorker[{kind}]", (base,), attributes)
+    return worker_class(function, next_retry)
+
+
 class Workers:
     """The registry of workers by kind. Registering a kind twice, or a worker without a valid
     kind, fails at once."""
@@ -218,6 +273,50 @@ class Workers:
         validate_plugins("worker.hooks", worker.hooks, Hook)
         self._by_kind[kind] = worker
         return worker
+
+    @overload
+    def register(
+        self,
+        args_type: type[Args],
+        *,
+        timeout: timedelta | None = None,
+        next_retry: NextRetryFunction[Args] | None = None,
+        contract: Mapping[str, Any] | None = None,
+    ) -> Callable[[WorkFunction[Args]], FunctionWorker[Args]]: ...
+
+    @overload
+    def register(
+        self,
+        args_type: str,
+        *,
+        timeout: timedelta | None = None,
+        next_retry: NextRetryFunction[Any] | None = None,
+        contract: Mapping[str, Any] | None = None,
+    ) -> Callable[[WorkFunction[Any]], FunctionWorker[Any]]: ...
+
+    def register(
+        self,
+        args_type: type[Any] | str,
+        *,
+        timeout: timedelta | None = None,
+        next_retry: NextRetryFunction[Any] | None = None,
+        contract: Mapping[str, Any] | None = None,
+    ) -> Callable[[WorkFunction[Any]], FunctionWorker[Any]]:
+        """Register a function (``async def`` or ``def``, taking the ``WorkJob``) as the worker
+        of ``args_type``'s kind (a class with ``kind``, or a kind name whose args stay a
+        dict). The options are a class worker's: ``timeout``, ``next_retry`` (a function of
+        the job) and ``contract``. Returns the registered ``FunctionWorker``::
+
+            @workers.register(SendEmail, timeout=timedelta(seconds=30))
+            async def send_email(job: WorkJob[SendEmail]) -> None: ...
+        """
+
+        def decorator(function: WorkFunction[Any]) -> FunctionWorker[Any]:
+            worker = _function_worker(function, args_type, timeout=timeout, next_retry=next_retry, contract=contract)
+            self.add(worker)
+            return worker
+
+        return decorator
 
     def get(self, kind: str) -> Worker[Any] | None:
         return self._by_kind.get(kind)

@@ -179,6 +179,11 @@ class AsyncClientBase:
                 "pool_or_conninfo", "type", "must be a connection pool or a conninfo string", pool_or_conninfo
             )
 
+    @property
+    def schema(self) -> str | None:
+        """The schema of River's tables (``None``: the connection's search_path)."""
+        return self._schema
+
     async def __aenter__(self: C) -> C:
         return self
 
@@ -366,70 +371,140 @@ class AsyncClientBase:
         if queues:
             await conn.execute(query("queue_notify_insert", self._schema), {"schema": self._schema, "queues": queues})
 
+    # Admin operations (spec/12-queues-and-admin.md). As in River, each has a ``_tx`` form
+    # that runs in the caller's transaction on ``conn``; the plain form runs the same
+    # operation on a pooled connection, in a transaction of its own.
+
     async def job_get(self, job_id: int) -> Job:
         """The job with ``job_id``; ``JobNotFoundError`` if there is none."""
         async with self._connection() as conn:
-            return await admin.job_get(conn, self._schema, job_id)
+            return await self.job_get_tx(conn, job_id)
+
+    async def job_get_tx(self, conn: AsyncConnection[Any], job_id: int) -> Job:
+        """``job_get`` in the caller's transaction."""
+        return await admin.job_get(conn, self._schema, job_id)
 
     async def job_list(self, params: JobListParams | None = None) -> JobListResult:
         """One page of jobs matching ``params``; ``result.next_cursor`` (as ``params.cursor``) fetches the next."""
         async with self._connection() as conn:
-            return await admin.job_list(conn, self._schema, params)
+            return await self.job_list_tx(conn, params)
+
+    async def job_list_tx(self, conn: AsyncConnection[Any], params: JobListParams | None = None) -> JobListResult:
+        """``job_list`` in the caller's transaction."""
+        return await admin.job_list(conn, self._schema, params)
 
     async def job_cancel(self, job_id: int) -> Job:
         """Cancel a job (a running one is asked to stop, wherever it runs); returns its row."""
         async with self._connection() as conn:
-            return await admin.job_cancel(conn, self._schema, job_id)
+            return await self.job_cancel_tx(conn, job_id)
+
+    async def job_cancel_tx(self, conn: AsyncConnection[Any], job_id: int) -> Job:
+        """``job_cancel`` in the caller's transaction: the change and the notification that
+        asks a running job to stop take effect when it commits."""
+        return await admin.job_cancel(conn, self._schema, job_id)
 
     async def job_retry(self, job_id: int) -> Job:
         """Make a job available to run now; returns its row."""
         async with self._connection() as conn:
-            return await admin.job_retry(conn, self._schema, job_id)
+            return await self.job_retry_tx(conn, job_id)
+
+    async def job_retry_tx(self, conn: AsyncConnection[Any], job_id: int) -> Job:
+        """``job_retry`` in the caller's transaction."""
+        return await admin.job_retry(conn, self._schema, job_id)
 
     async def job_delete(self, job_id: int) -> Job:
         """Delete a job that is not running; returns the deleted row."""
         async with self._connection() as conn:
-            return await admin.job_delete(conn, self._schema, job_id)
+            return await self.job_delete_tx(conn, job_id)
 
-    async def job_delete_many(self, params: JobListParams) -> list[Job]:
-        """Delete up to ``params.limit`` jobs matching its filters (never running ones)."""
+    async def job_delete_tx(self, conn: AsyncConnection[Any], job_id: int) -> Job:
+        """``job_delete`` in the caller's transaction."""
+        return await admin.job_delete(conn, self._schema, job_id)
+
+    async def job_delete_many(self, params: JobListParams, *, unsafe_all: bool = False) -> list[Job]:
+        """Delete up to ``params.limit`` jobs matching its filters (never running ones); with
+        no filter, only when ``unsafe_all`` is true."""
         async with self._connection() as conn:
-            return await admin.job_delete_many(conn, self._schema, params)
+            return await self.job_delete_many_tx(conn, params, unsafe_all=unsafe_all)
+
+    async def job_delete_many_tx(
+        self, conn: AsyncConnection[Any], params: JobListParams, *, unsafe_all: bool = False
+    ) -> list[Job]:
+        """``job_delete_many`` in the caller's transaction."""
+        return await admin.job_delete_many(conn, self._schema, params, unsafe_all=unsafe_all)
+
+    async def job_update(self, job_id: int, *, output: Any = None) -> Job:
+        """Set a job's output (``metadata.output``), River's JobUpdate. Inside ``work`` of
+        that job and without ``output``, writes the output recorded so far."""
+        async with self._connection() as conn:
+            return await self.job_update_tx(conn, job_id, output=output)
+
+    async def job_update_tx(self, conn: AsyncConnection[Any], job_id: int, *, output: Any = None) -> Job:
+        """``job_update`` in the caller's transaction."""
+        return await admin.job_update(conn, self._schema, job_id, output)
 
     async def queue_get(self, name: str) -> Queue:
         """The queue named ``name``; ``QueueNotFoundError`` if no client registered it."""
         async with self._connection() as conn:
-            return await admin.queue_get(conn, self._schema, name)
+            return await self.queue_get_tx(conn, name)
+
+    async def queue_get_tx(self, conn: AsyncConnection[Any], name: str) -> Queue:
+        """``queue_get`` in the caller's transaction."""
+        return await admin.queue_get(conn, self._schema, name)
 
     async def queue_list(self, limit: int = QUEUE_LIST_LIMIT_DEFAULT) -> list[Queue]:
         """Registered queues by name."""
         async with self._connection() as conn:
-            return await admin.queue_list(conn, self._schema, limit)
+            return await self.queue_list_tx(conn, limit)
+
+    async def queue_list_tx(self, conn: AsyncConnection[Any], limit: int = QUEUE_LIST_LIMIT_DEFAULT) -> list[Queue]:
+        """``queue_list`` in the caller's transaction."""
+        return await admin.queue_list(conn, self._schema, limit)
 
     async def queue_pause(self, name: str) -> None:
         """Pause a queue (``'*'``: every queue) for every client, River Go's included."""
         async with self._connection() as conn:
-            await admin.queue_pause(conn, self._schema, name)
+            await self.queue_pause_tx(conn, name)
+
+    async def queue_pause_tx(self, conn: AsyncConnection[Any], name: str) -> None:
+        """``queue_pause`` in the caller's transaction: producers hear of it when it commits."""
+        await admin.queue_pause(conn, self._schema, name)
 
     async def queue_resume(self, name: str) -> None:
         """Resume a paused queue (``'*'``: every queue)."""
         async with self._connection() as conn:
-            await admin.queue_resume(conn, self._schema, name)
+            await self.queue_resume_tx(conn, name)
+
+    async def queue_resume_tx(self, conn: AsyncConnection[Any], name: str) -> None:
+        """``queue_resume`` in the caller's transaction."""
+        await admin.queue_resume(conn, self._schema, name)
 
     async def queue_update(self, name: str, metadata: dict[str, Any]) -> Queue:
         """Replace a queue's metadata."""
         async with self._connection() as conn:
-            return await admin.queue_update(conn, self._schema, name, metadata)
+            return await self.queue_update_tx(conn, name, metadata)
+
+    async def queue_update_tx(self, conn: AsyncConnection[Any], name: str, metadata: dict[str, Any]) -> Queue:
+        """``queue_update`` in the caller's transaction."""
+        return await admin.queue_update(conn, self._schema, name, metadata)
 
     async def leader_get(self) -> LeaderRow | None:
         """The elected leader, River Go or riverboat, or ``None``."""
         async with self._connection() as conn:
-            return await admin.leader_get(conn, self._schema)
+            return await self.leader_get_tx(conn)
+
+    async def leader_get_tx(self, conn: AsyncConnection[Any]) -> LeaderRow | None:
+        """``leader_get`` in the caller's transaction."""
+        return await admin.leader_get(conn, self._schema)
 
     async def leader_request_resign(self) -> None:
         """Ask the current leader to step down and re-run election."""
         async with self._connection() as conn:
-            await admin.leader_request_resign(conn, self._schema)
+            await self.leader_request_resign_tx(conn)
+
+    async def leader_request_resign_tx(self, conn: AsyncConnection[Any]) -> None:
+        """``leader_request_resign`` in the caller's transaction: sent when it commits."""
+        await admin.leader_request_resign(conn, self._schema)
 
     async def complete_tx(self, conn: AsyncTxConnection, job: WorkJob[Any] | Job) -> Job:
         """Complete the job being worked inside the caller's transaction on ``conn``, so the

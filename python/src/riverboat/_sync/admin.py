@@ -9,6 +9,7 @@ call these; the sync twin in ``_sync/admin.py`` is generated from this module.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,8 +19,18 @@ from psycopg.rows import dict_row
 
 from riverboat._queries import query
 from riverboat._rules import ALL_QUEUES, validate_count, validate_job_id, validate_queue_name
+from riverboat._states import JobState
 from riverboat._time import format_time
-from riverboat.admin import QUEUE_LIST_LIMIT_DEFAULT, JobListCursor, JobListParams, JobListResult, LeaderRow, Queue
+from riverboat.admin import (
+    QUEUE_LIST_LIMIT_DEFAULT,
+    JobListCursor,
+    JobListParams,
+    JobListResult,
+    LeaderRow,
+    Queue,
+    job_delete_many_check,
+    job_update_metadata,
+)
 from riverboat.errors import (
     JobNotFoundError,
     JobRunningError,
@@ -66,6 +77,22 @@ def job_list(
         time = None if params.order_by == "id" else last[params.order_by]
         next_cursor = JobListCursor(params.order_by, params.descending, last["id"], time).encode()
     return JobListResult([Job.from_row(r) for r in rows], next_cursor)
+
+
+def job_count_by_state(
+    conn: Connection[Any],
+    schema: str | None,
+    *,
+    kinds: Sequence[str] | None = None,
+    queues: Sequence[str] | None = None,
+) -> dict[JobState, int]:
+    """How many jobs are in each state (every state, zeros included), optionally only of
+    ``kinds`` and in ``queues``: River UI's state counts, exact."""
+    params = {"kinds": None if kinds is None else list(kinds), "queues": None if queues is None else list(queues)}
+    counts = dict.fromkeys(JobState, 0)
+    for row in _fetch_all(conn, "job_count_by_state", schema, params):
+        counts[JobState(row["state"])] = row["count"]
+    return counts
 
 
 def job_cancel(conn: Connection[Any], schema: str | None, job_id: int) -> Job:
@@ -115,14 +142,36 @@ def job_delete(conn: Connection[Any], schema: str | None, job_id: int) -> Job:
     return Job.from_row(row)
 
 
-def job_delete_many(conn: Connection[Any], schema: str | None, params: JobListParams) -> list[Job]:
-    """Delete up to ``params.limit`` jobs matching its filters (never running ones)."""
-    if params.cursor is not None:
-        raise ValidationError("cursor", "conflict", "is not used by job_delete_many", params.cursor)
+def job_delete_many(
+    conn: Connection[Any], schema: str | None, params: JobListParams, *, unsafe_all: bool = False
+) -> list[Job]:
+    """Delete up to ``params.limit`` jobs matching its filters (never running ones). Without
+    a filter nothing is deleted unless ``unsafe_all`` is true (River's ``UnsafeAll``)."""
+    job_delete_many_check(params, unsafe_all)
     with conn.transaction():
         rows = _fetch_all(conn, "job_delete_many", schema, params.query_params())
     jobs = [Job.from_row(r) for r in rows]
     return sorted(jobs, key=lambda job: (getattr(job, params.order_by), job.id), reverse=params.descending)
+
+
+def job_update(conn: Connection[Any], schema: str | None, job_id: int, output: Any = None) -> Job:
+    """River's JobUpdate: set the job's ``metadata.output`` to ``output``. Without an
+    ``output`` (``None``), inside ``work`` of this job the output recorded so far with
+    ``record_output`` is written; otherwise the row is returned unchanged."""
+    return job_merge_metadata(conn, schema, job_id, job_update_metadata(job_id, output))
+
+
+def job_merge_metadata(
+    conn: Connection[Any], schema: str | None, job_id: int, updates: Mapping[str, Any] | None
+) -> Job:
+    """Merge ``updates`` (JSON values) into a job's metadata, whatever its state; ``None``
+    leaves it as it is. Returns the row."""
+    params = {"id": validate_job_id(job_id), "metadata": None if updates is None else json.dumps(dict(updates))}
+    with conn.transaction():
+        row = _fetch_one(conn, "job_update", schema, params)
+    if row is None:
+        raise JobNotFoundError(job_id)
+    return Job.from_row(row)
 
 
 def queue_get(conn: Connection[Any], schema: str | None, name: str) -> Queue:

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import click
 import psycopg
 
-from riverboat.errors import RiverboatError
+from riverboat.errors import RiverboatError, ValidationError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,6 +44,17 @@ def connect(database_url: str) -> Iterator[psycopg.Connection[Any]]:
             yield conn
     except psycopg.Error as exc:
         raise RiverboatError(f"database error: {exc}".strip()) from exc
+
+
+def parse_json_object(field: str, text: str) -> dict[str, Any]:
+    """A command-line option holding a JSON object."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(field, "json", f"must be JSON text: {exc}", text) from exc
+    if not isinstance(value, dict):
+        raise ValidationError(field, "type", "must be a JSON object", text)
+    return value
 
 
 def plain(value: Any) -> Any:

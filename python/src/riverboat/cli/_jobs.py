@@ -1,11 +1,12 @@
-"""``riverboat jobs``: list, inspect, cancel, retry and delete jobs (spec/12-queues-and-admin.md)."""
+"""``riverboat jobs``: list, count, inspect, cancel, retry and delete jobs (spec/12-queues-and-admin.md#cli)."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
+import psycopg
 
 from riverboat._sync import admin
 from riverboat.admin import JOB_LIST_LIMIT_DEFAULT, ORDER_FIELDS, JobListParams
@@ -16,8 +17,8 @@ from riverboat.cli._admin_common import (
     echo_record,
     echo_table,
     json_option,
+    parse_json_object,
 )
-from riverboat.errors import ValidationError
 from riverboat.job import Job
 
 LIST_COLUMNS = ("id", "state", "kind", "queue", "priority", "attempt", "max_attempts", "scheduled_at", "finalized_at")
@@ -62,12 +63,7 @@ def list_jobs(
     **filters: Any,
 ) -> None:
     """List jobs, filtered and ordered; prints a cursor when more pages follow."""
-    parsed_metadata = None
-    if metadata is not None:
-        try:
-            parsed_metadata = json.loads(metadata)
-        except json.JSONDecodeError as exc:
-            raise ValidationError("metadata", "type", "must be a JSON object", metadata) from exc
+    parsed_metadata = None if metadata is None else parse_json_object("metadata", metadata)
     for key in ("ids", "kinds", "queues", "states", "priorities", "tags_any", "tags_all"):
         filters[key] = list(filters[key]) or None
     params = JobListParams(metadata=parsed_metadata, **filters)
@@ -81,6 +77,23 @@ def list_jobs(
         click.echo(f"next page: --cursor {page.next_cursor}")
 
 
+@jobs.command("count")
+@connection_options
+@json_option
+@click.option("--kind", "kinds", multiple=True, help="Job kind (repeatable).")
+@click.option("--queue", "queues", multiple=True, help="Queue (repeatable).")
+def count_jobs(
+    database_url: str, schema: str | None, as_json: bool, kinds: tuple[str, ...], queues: tuple[str, ...]
+) -> None:
+    """Count jobs in each state (exact; on a very large table this takes a while)."""
+    with connect(database_url) as conn:
+        counts = admin.job_count_by_state(conn, schema, kinds=list(kinds) or None, queues=list(queues) or None)
+    if as_json:
+        echo_json({state.value: count for state, count in counts.items()})
+    else:
+        echo_table(("state", "count"), [[state.value, count] for state, count in counts.items()])
+
+
 @jobs.command("get")
 @connection_options
 @json_option
@@ -91,31 +104,46 @@ def get_job(database_url: str, schema: str | None, as_json: bool, job_id: int) -
         _echo_job(admin.job_get(conn, schema, job_id), as_json)
 
 
+JobOperation = Callable[[psycopg.Connection[Any], str | None, int], Job]
+
+
+def _each(operation: JobOperation, database_url: str, schema: str | None, as_json: bool, ids: Sequence[int]) -> None:
+    """Apply ``operation`` to every job in one transaction (as River UI does): all or none."""
+    with connect(database_url) as conn, conn.transaction():
+        changed = [operation(conn, schema, job_id) for job_id in ids]
+    if len(changed) == 1:
+        _echo_job(changed[0], as_json)
+    elif as_json:
+        echo_json(changed)
+    else:
+        echo_table(LIST_COLUMNS, [[getattr(job, c) for c in LIST_COLUMNS] for job in changed])
+
+
+job_ids = click.argument("job_ids", nargs=-1, required=True, type=int)
+
+
 @jobs.command("cancel")
 @connection_options
 @json_option
-@click.argument("job_id", type=int)
-def cancel_job(database_url: str, schema: str | None, as_json: bool, job_id: int) -> None:
-    """Cancel a job (a running job is asked to stop; a finished one is left as it is)."""
-    with connect(database_url) as conn:
-        _echo_job(admin.job_cancel(conn, schema, job_id), as_json)
+@job_ids
+def cancel_jobs(database_url: str, schema: str | None, as_json: bool, job_ids: tuple[int, ...]) -> None:
+    """Cancel jobs (a running job is asked to stop; a finished one is left as it is)."""
+    _each(admin.job_cancel, database_url, schema, as_json, job_ids)
 
 
 @jobs.command("retry")
 @connection_options
 @json_option
-@click.argument("job_id", type=int)
-def retry_job(database_url: str, schema: str | None, as_json: bool, job_id: int) -> None:
-    """Make a job available to run again now."""
-    with connect(database_url) as conn:
-        _echo_job(admin.job_retry(conn, schema, job_id), as_json)
+@job_ids
+def retry_jobs(database_url: str, schema: str | None, as_json: bool, job_ids: tuple[int, ...]) -> None:
+    """Make jobs available to run again now."""
+    _each(admin.job_retry, database_url, schema, as_json, job_ids)
 
 
 @jobs.command("delete")
 @connection_options
 @json_option
-@click.argument("job_id", type=int)
-def delete_job(database_url: str, schema: str | None, as_json: bool, job_id: int) -> None:
-    """Delete a job that is not running."""
-    with connect(database_url) as conn:
-        _echo_job(admin.job_delete(conn, schema, job_id), as_json)
+@job_ids
+def delete_jobs(database_url: str, schema: str | None, as_json: bool, job_ids: tuple[int, ...]) -> None:
+    """Delete jobs that are not running."""
+    _each(admin.job_delete, database_url, schema, as_json, job_ids)
