@@ -51,6 +51,21 @@ async def test_work_job_in_a_transaction(db_url: str) -> None:
         assert failed.job.errors[0].error == "RuntimeError: no"
 
 
+class SyncGreetWorker(Worker[Greet]):
+    kind = "greet"
+    args_type = Greet
+
+    def work(self, job: WorkJob[Greet]) -> None:
+        record_output(f"hello {job.args.name} from a thread")
+
+
+async def test_work_job_runs_def_workers_in_a_thread(db_url: str) -> None:
+    async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn:
+        event = await work_job(conn, SyncGreetWorker(), Greet("ann"))
+    assert event.kind == EventKind.COMPLETED
+    assert event.job.metadata["output"] == "hello ann from a thread"
+
+
 class Stubborn(Worker[Any]):
     """Runs until its timeout cancels it; with ``swallow`` it catches the cancel and finishes anyway."""
 

@@ -17,6 +17,7 @@ from riverboat._completion import set_state_params
 from riverboat._execute import JobExecutor, Running
 from riverboat._queries import query
 from riverboat._retry import DefaultRetryPolicy, RetryPolicy
+from riverboat._threads import DaemonThreads
 from riverboat.events import Event, event_kind
 from riverboat.job import Job
 from riverboat.worker import JobContext, Worker, Workers
@@ -113,7 +114,11 @@ async def work_job(
         assert inserted is not None
         job = Job.from_row(inserted)
         # Run in the caller's task, which is the one a timeout or cancel interrupts.
-        completion = await executor.execute(job, Running(JobContext(job), asyncio.current_task()), None)
+        threads = DaemonThreads("riverboat-testing")
+        try:
+            completion = await executor.execute(job, Running(JobContext(job), asyncio.current_task()), threads)
+        finally:
+            threads.close()
         statement = query("job_set_state_if_running_many", schema)
         await cur.execute(statement, set_state_params([completion], read_rows=True))
         stored = await cur.fetchone()
