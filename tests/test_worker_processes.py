@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -60,10 +62,18 @@ class Supervisor:
     def wait_for_every_child(self, text: str) -> None:
         wait_until(lambda: self.every_child_said(text), timeout=STARTUP_TIMEOUT, what=f"{text!r} from every child")
 
-    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
         return self.proc.wait(timeout=60)
+
+    def close(self) -> None:
+        """After a test: stop softly, then cancel, then kill (its children then stop softly)."""
+        for ask in (self.proc.terminate, self.proc.terminate, self.proc.kill):
+            if self.proc.poll() is not None:
+                return
+            ask()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=10)
 
     def output(self) -> str:
         return "\n".join(self.lines)
@@ -79,9 +89,7 @@ def side_tables(conn: psycopg.Connection[Any]) -> None:
 def supervisor(db_url: str, side_tables: None) -> Any:
     running = Supervisor(db_url, 2)
     yield running
-    if running.proc.poll() is None:
-        running.proc.kill()
-        running.proc.wait()
+    running.close()
 
 
 def meet(conn: psycopg.Connection[Any], round_: int, processes: int, *, hold: bool = False) -> list[int]:
@@ -144,6 +152,49 @@ def test_second_signal_cancels_in_every_child(conn: psycopg.Connection[Any], sup
     for job_id in ids:
         row = job_row(conn, job_id)
         assert (row["state"], row["attempt"], row["errors"]) == ("available", 0, None)
+
+
+def test_children_stop_softly_when_the_supervisor_dies(
+    conn: psycopg.Connection[Any], db_url: str, supervisor: Supervisor
+) -> None:
+    ids = meet(conn, 1, 2, hold=True)
+    wait_until(lambda: len(worked_by(conn, 1)) == 2, timeout=STARTUP_TIMEOUT, what="a job running in each process")
+    children = list(supervisor.pids().values())
+    supervisor.proc.kill()
+    supervisor.proc.wait()
+    # The kernel sends each child SIGTERM, although its output has nowhere to go now.
+    conn.execute("INSERT INTO released VALUES (1)")
+
+    def child_running(pid: int) -> bool:
+        try:
+            environment = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            return False
+        return f"RIVERBOAT_TEST_URL={db_url}".encode() in environment
+
+    wait_until(lambda: not any(child_running(pid) for pid in children), timeout=60, what="the children to exit")
+    assert states(conn, ids) == ["completed"] * 2
+
+
+def test_a_child_stops_on_sigterm_with_its_output_closed(db_url: str) -> None:
+    # What a child sees once its supervisor is gone: stopping must not depend on saying so.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "riverboat", "work", f"{TARGET}:make"],
+        env={**os.environ, "RIVERBOAT_TEST_URL": db_url, PROCESS_ENV: "1/2"},
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    try:
+        wait_until(lambda: "riverboat: working" in proc.stderr.readline(), timeout=STARTUP_TIMEOUT)
+        proc.stderr.close()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def test_client_id_of_a_child(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
