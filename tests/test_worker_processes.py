@@ -173,7 +173,7 @@ def test_children_stop_softly_when_the_supervisor_dies(
         return f"RIVERBOAT_TEST_URL={db_url}".encode() in environment
 
     wait_until(lambda: not any(child_running(pid) for pid in children), timeout=60, what="the children to exit")
-    assert states(conn, ids) == ["completed"] * 2
+    assert states(conn, ids) == ["completed"] * 2, [job_row(conn, job_id) for job_id in ids]
 
 
 def test_a_child_stops_on_sigterm_with_its_output_closed(db_url: str) -> None:

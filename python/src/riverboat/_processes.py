@@ -110,7 +110,17 @@ def supervise(count: int) -> int:
     """Run ``count`` children of this ``riverboat`` command until all have stopped (see the
     module's docstring); returns the exit status."""
     command = [sys.executable, "-m", "riverboat", *child_arguments(sys.argv[1:])]
+    _watch_children_without_threads()
     return asyncio.run(_Supervisor(command, count).run())
+
+
+def _watch_children_without_threads() -> None:
+    """Keep the supervisor to one thread. Linux sends a child its parent-death signal each time
+    it passes to another parent, and a dying process hands its children from thread to
+    thread: with the thread per child that asyncio waits with before Python 3.12, a child
+    would get SIGTERM twice, a cancel. Python 3.12 and later wait with pidfds already."""
+    if sys.version_info < (3, 12) and hasattr(os, "pidfd_open"):
+        asyncio.set_child_watcher(asyncio.PidfdChildWatcher())
 
 
 def _announce(text: str) -> None:
