@@ -7,7 +7,11 @@
 //	riverbench -database-url URL steady     [-rate 500] [-duration 20s] [-max-workers 100] [-fetch-cooldown 100ms] [-fetch-poll-interval 1s]
 //	riverbench -database-url URL insertmany -jobs N [-batch 1000]
 //
-// Each prints one JSON object on stdout. The database must be migrated and hold no jobs.
+// Each prints one JSON object on stdout: besides its figures, the timed phase's wall seconds,
+// this process's CPU seconds over it (getrusage) and when it began and ended (seconds since
+// the epoch, for bench/compare to read the database's CPU time over the same span). Every
+// mode runs VACUUM ANALYZE on river_job right before timing, as every bench/compare contender
+// does. The database must be migrated and hold no jobs.
 package main
 
 import (
@@ -25,6 +29,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -60,6 +65,53 @@ func (w *noopWorker) Work(_ context.Context, job *river.Job[benchArgs]) error {
 	}
 	w.worked.Add(1)
 	return nil
+}
+
+// stopwatch times a phase: wall time, this process's CPU time, and when it began.
+type stopwatch struct {
+	start    time.Time
+	cpuStart float64
+}
+
+func startStopwatch() stopwatch {
+	return stopwatch{start: time.Now(), cpuStart: cpuSeconds()}
+}
+
+// stop returns the phase's figures, added to the mode's own in its JSON object.
+func (s stopwatch) stop() map[string]any {
+	end := time.Now()
+	return map[string]any{
+		"seconds": end.Sub(s.start).Seconds(), "cpu_seconds": cpuSeconds() - s.cpuStart,
+		"started_at": epochSeconds(s.start), "ended_at": epochSeconds(end),
+	}
+}
+
+func epochSeconds(t time.Time) float64 {
+	return float64(t.UnixNano()) / 1e9
+}
+
+// cpuSeconds is the user and system CPU time this process has used.
+func cpuSeconds() float64 {
+	var usage syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &usage); err != nil {
+		return 0
+	}
+	return time.Duration(usage.Utime.Nano() + usage.Stime.Nano()).Seconds()
+}
+
+// vacuum runs VACUUM ANALYZE on the jobs table, right before timing.
+func vacuum(ctx context.Context, pool *pgxpool.Pool) error {
+	_, err := pool.Exec(ctx, "VACUUM ANALYZE river_job")
+	return err
+}
+
+// withPhase adds a timed phase's figures to a mode's result.
+func withPhase(result map[string]any, phase map[string]any) map[string]any {
+	for k, v := range phase {
+		result[k] = v
+	}
+	result["jobs_per_second"] = float64(result["jobs"].(int)) / phase["seconds"].(float64)
+	return result
 }
 
 type queueFlags struct {
@@ -157,7 +209,7 @@ func burndown(ctx context.Context, pool *pgxpool.Pool, args []string) (map[strin
 	if err := insertJobs(ctx, client, 0, *jobs, 5_000); err != nil {
 		return nil, err
 	}
-	if _, err := pool.Exec(ctx, "VACUUM ANALYZE river_job"); err != nil {
+	if err := vacuum(ctx, pool); err != nil {
 		return nil, err
 	}
 	events, cancel := client.SubscribeConfig(&river.SubscribeConfig{
@@ -165,7 +217,7 @@ func burndown(ctx context.Context, pool *pgxpool.Pool, args []string) (map[strin
 		Kinds:    []river.EventKind{river.EventKindJobCompleted, river.EventKindJobFailed, river.EventKindJobCancelled},
 	})
 	defer cancel()
-	start := time.Now()
+	watch := startStopwatch()
 	if err := client.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -179,14 +231,13 @@ func burndown(ctx context.Context, pool *pgxpool.Pool, args []string) (map[strin
 			return nil, fmt.Errorf("stalled after %d of %d jobs", finished, *jobs)
 		}
 	}
-	elapsed := time.Since(start).Seconds()
+	phase := watch.stop()
 	if err := client.Stop(ctx); err != nil {
 		return nil, err
 	}
-	return map[string]any{
-		"mode": "burndown", "jobs": *jobs, "seconds": elapsed, "jobs_per_second": float64(*jobs) / elapsed,
-		"max_workers": q.maxWorkers, "max_rss_mb": maxRSSMB(),
-	}, nil
+	return withPhase(map[string]any{
+		"mode": "burndown", "jobs": *jobs, "max_workers": q.maxWorkers, "max_rss_mb": maxRSSMB(),
+	}, phase), nil
 }
 
 // steady inserts at rate jobs/s (one InsertMany every 10 ms) for duration while the same
@@ -206,13 +257,17 @@ func steady(ctx context.Context, pool *pgxpool.Pool, args []string) (map[string]
 	if err != nil {
 		return nil, err
 	}
+	if err := vacuum(ctx, pool); err != nil {
+		return nil, err
+	}
 	if err := client.Start(ctx); err != nil {
 		return nil, err
 	}
 	const tick = 10 * time.Millisecond
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
-	start := time.Now()
+	watch := startStopwatch()
+	start := watch.start
 	inserted := 0
 	for elapsed := time.Duration(0); elapsed < *duration; elapsed = time.Since(start) {
 		<-ticker.C
@@ -231,22 +286,22 @@ func steady(ctx context.Context, pool *pgxpool.Pool, args []string) (map[string]
 		}
 		time.Sleep(time.Millisecond)
 	}
-	drainSeconds := time.Since(start).Seconds()
+	phase := watch.stop()
 	if err := client.Stop(ctx); err != nil {
 		return nil, err
 	}
 	delays := worker.delays
 	sort.Float64s(delays)
-	return map[string]any{
-		"mode": "steady", "rate": *rate, "jobs": inserted, "seconds": drainSeconds,
-		"jobs_per_second": float64(inserted) / drainSeconds,
-		"delay_p50_ms":    1000 * percentile(delays, 50), "delay_p95_ms": 1000 * percentile(delays, 95),
+	return withPhase(map[string]any{
+		"mode": "steady", "rate": *rate, "jobs": inserted,
+		"delay_p50_ms": 1000 * percentile(delays, 50), "delay_p95_ms": 1000 * percentile(delays, 95),
 		"delay_p99_ms": 1000 * percentile(delays, 99), "max_workers": q.maxWorkers, "max_rss_mb": maxRSSMB(),
-	}, nil
+	}, phase), nil
 }
 
 // insertMany times InsertMany of jobs jobs in batches (an insert-only client, as an
-// application would use).
+// application would use), after one untimed InsertMany of a single job that opens the
+// pool's connection, as every bench/compare insert contender does.
 func insertMany(ctx context.Context, pool *pgxpool.Pool, args []string) (map[string]any, error) {
 	fs := flag.NewFlagSet("insertmany", flag.ExitOnError)
 	jobs := fs.Int("jobs", 20_000, "jobs to insert")
@@ -260,15 +315,14 @@ func insertMany(ctx context.Context, pool *pgxpool.Pool, args []string) (map[str
 	if err != nil {
 		return nil, err
 	}
-	start := time.Now()
-	if err := insertJobs(ctx, client, 0, *jobs, *batch); err != nil {
+	if err := insertJobs(ctx, client, 0, 1, 1); err != nil {
 		return nil, err
 	}
-	elapsed := time.Since(start).Seconds()
-	return map[string]any{
-		"mode": "insertmany", "jobs": *jobs, "batch": *batch, "seconds": elapsed,
-		"jobs_per_second": float64(*jobs) / elapsed,
-	}, nil
+	watch := startStopwatch()
+	if err := insertJobs(ctx, client, 1, *jobs, *batch); err != nil {
+		return nil, err
+	}
+	return withPhase(map[string]any{"mode": "insertmany", "jobs": *jobs, "batch": *batch}, watch.stop()), nil
 }
 
 // percentile is the nearest-rank percentile of sorted values (0 when there are none).

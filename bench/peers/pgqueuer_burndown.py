@@ -3,9 +3,10 @@
 Installs PGQueuer's schema in an empty database, enqueues N no-op jobs in one call, then
 times ``consumers`` queue managers (one asyncpg connection each, as PGQueuer's performance
 guide and its own benchmark tool do) draining them with ``batch_size``, on uvloop like
-``pgq run``. Prints one JSON object.
+``pgq run``. Prints one JSON object (with the timed phase's figures of ``cputime.Stopwatch``:
+bench/compare puts bench/ on PYTHONPATH).
 
-    python bench/peers/pgqueuer_burndown.py --database-url URL [--jobs 20000] [--batch-size 100] [--consumers 5]
+    python bench/peers/pgqueuer_burndown.py --database-url URL [--jobs 200000] [--batch-size 100] [--consumers 5]
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import argparse
 import asyncio
 import json
 import resource
-import time
 
 import asyncpg
 import uvloop
+from cputime import Stopwatch
 from pgqueuer import PgQueuer
 from pgqueuer.db import AsyncpgDriver
 from pgqueuer.models import Job
@@ -42,17 +43,17 @@ async def burndown(url: str, jobs: int, batch_size: int, consumers: int) -> dict
             worked += 1
 
         managers.append(pgq)
-    t0 = time.perf_counter()
+    watch = Stopwatch()
     await asyncio.gather(*(pgq.run(batch_size=batch_size, mode=QueueExecutionMode.drain) for pgq in managers))
-    seconds = time.perf_counter() - t0
+    phase = watch.stop()
     left = sum(s.count for s in await queries.queue_size())
     if worked != jobs or left:
         raise SystemExit(f"pgqueuer: worked {worked} of {jobs}, {left} left in the queue")
     return {
         "mode": "burndown",
         "jobs": jobs,
-        "seconds": seconds,
-        "jobs_per_second": jobs / seconds,
+        **phase,
+        "jobs_per_second": jobs / phase["seconds"],
         "batch_size": batch_size,
         "consumers": consumers,
         "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -62,7 +63,7 @@ async def burndown(url: str, jobs: int, batch_size: int, consumers: int) -> dict
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", required=True)
-    parser.add_argument("--jobs", type=int, default=20_000)
+    parser.add_argument("--jobs", type=int, default=200_000)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--consumers", type=int, default=5)
     options = parser.parse_args()

@@ -7,6 +7,10 @@ start of work (p50/p95/p99) and the process's peak resident memory.
 
 Both empty ``river_job`` first, so a database that holds jobs is refused unless forced.
 Optional seed rows (finalized history, future scheduled jobs) measure fetching at scale.
+``VACUUM ANALYZE`` runs once every row of the run is in (seeds and, for a burn-down, its
+jobs), right before timing. Besides throughput, a run reports this process's CPU time over
+the timed phase and when that phase began and ended (bench/compare reads the database's CPU
+time over the same span).
 """
 
 from __future__ import annotations
@@ -73,18 +77,51 @@ class BenchSettings:
 
 
 @dataclass(frozen=True)
+class Phase:
+    """The timed part of a run: its wall seconds, this process's CPU seconds (every thread),
+    and when it began and ended (seconds since the epoch)."""
+
+    seconds: float
+    cpu_seconds: float
+    started_at: float
+    ended_at: float
+
+
+class _Stopwatch:
+    def __init__(self) -> None:
+        self._cpu = time.process_time()
+        self._started_at = time.time()
+        self._start = time.perf_counter()
+
+    def stop(self) -> Phase:
+        seconds = time.perf_counter() - self._start
+        return Phase(seconds, time.process_time() - self._cpu, self._started_at, time.time())
+
+
+@dataclass(frozen=True)
 class BenchResult:
     """What a run measured. Delays (ms) are those of steady mode; ``max_rss_mb`` is the peak
     resident memory of this process."""
 
     settings: BenchSettings
     jobs: int
-    seconds: float
-    jobs_per_second: float
+    phase: Phase
     max_rss_mb: float
     delay_p50_ms: float | None = None
     delay_p95_ms: float | None = None
     delay_p99_ms: float | None = None
+
+    @property
+    def seconds(self) -> float:
+        return self.phase.seconds
+
+    @property
+    def jobs_per_second(self) -> float:
+        return self.jobs / self.phase.seconds
+
+    @property
+    def cpu_us_per_job(self) -> float:
+        return 1e6 * self.phase.cpu_seconds / self.jobs
 
     def as_dict(self) -> dict[str, Any]:
         s = self.settings
@@ -100,6 +137,9 @@ class BenchResult:
             "jobs": self.jobs,
             "seconds": self.seconds,
             "jobs_per_second": self.jobs_per_second,
+            "cpu_seconds": self.phase.cpu_seconds,
+            "started_at": self.phase.started_at,
+            "ended_at": self.phase.ended_at,
             "delay_p50_ms": self.delay_p50_ms,
             "delay_p95_ms": self.delay_p95_ms,
             "delay_p99_ms": self.delay_p99_ms,
@@ -186,6 +226,10 @@ async def _prepare(url: str, settings: BenchSettings, schema: str | None, *, for
             await conn.execute(query("bench_seed_finalized", schema), {**seed, "count": settings.seed_finalized})
         if settings.seed_scheduled:
             await conn.execute(query("bench_seed_scheduled", schema), {**seed, "count": settings.seed_scheduled})
+
+
+async def _vacuum(url: str, schema: str | None) -> None:
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         await conn.execute(query("bench_vacuum_analyze", schema))
 
 
@@ -229,14 +273,16 @@ async def _burndown(url: str, settings: BenchSettings, schema: str | None, repor
     async with AsyncClient(url, schema=schema) as client:
         for first in range(0, settings.jobs, INSERT_BATCH):
             await client.insert_many_fast(_jobs(first, min(INSERT_BATCH, settings.jobs - first)))
+    await _vacuum(url, schema)
     tally = _Tally(record_delays=False)
     unfinished = query("bench_job_unfinished_exists", schema)
     async with (
         _pool(url) as pool,
         await psycopg.AsyncConnection.connect(url, autocommit=True) as watcher,
     ):
+        await pool.wait()
         runtime = _runtime(pool, url, settings, schema, tally)
-        t0 = time.perf_counter()
+        watch = _Stopwatch()
         await runtime.start()
         await _wait_started(tally, settings.jobs, report, 0)
         # Every job has started; the run ends when the completer has written the last of them.
@@ -245,25 +291,21 @@ async def _burndown(url: str, settings: BenchSettings, schema: str | None, repor
             if row is None or not row[0]:
                 break
             await asyncio.sleep(POLL_INTERVAL / 2)
-        seconds = time.perf_counter() - t0
+        phase = watch.stop()
         await runtime.stop()
         await _check_all_completed(watcher, schema, settings.jobs)
-    return BenchResult(
-        settings=settings,
-        jobs=settings.jobs,
-        seconds=seconds,
-        jobs_per_second=settings.jobs / seconds,
-        max_rss_mb=max_rss_mb(),
-    )
+    return BenchResult(settings=settings, jobs=settings.jobs, phase=phase, max_rss_mb=max_rss_mb())
 
 
 async def _steady(url: str, settings: BenchSettings, schema: str | None, report: Progress) -> BenchResult:
     total = round(settings.rate * settings.duration)
     tally = _Tally(record_delays=True)
     loop = asyncio.get_running_loop()
+    await _vacuum(url, schema)
     async with _pool(url) as pool, AsyncClient(url, schema=schema) as client:
         runtime = _runtime(pool, url, settings, schema, tally)
         await runtime.start()
+        watch = _Stopwatch()
         t0 = loop.time()
         inserted = reported = 0
         tick = 0
@@ -278,7 +320,7 @@ async def _steady(url: str, settings: BenchSettings, schema: str | None, report:
             report(started - reported)
             reported = started
         await _wait_started(tally, total, report, reported)
-        seconds = loop.time() - t0
+        phase = watch.stop()
         await runtime.stop()
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
             await _check_all_completed(conn, schema, total)
@@ -286,8 +328,7 @@ async def _steady(url: str, settings: BenchSettings, schema: str | None, report:
     return BenchResult(
         settings=settings,
         jobs=total,
-        seconds=seconds,
-        jobs_per_second=total / seconds,
+        phase=phase,
         max_rss_mb=max_rss_mb(),
         delay_p50_ms=1000 * percentile(delays, 50),
         delay_p95_ms=1000 * percentile(delays, 95),

@@ -22,6 +22,7 @@ from riverboat._defaults import (
 )
 from riverboat._identifiers import validate_schema_name
 from riverboat._insert import ClientDefaults
+from riverboat._processes import client_id_of_this_process
 from riverboat._retry import DefaultRetryPolicy, RetryPolicy
 from riverboat._rules import (
     validate_bool,
@@ -180,7 +181,7 @@ def work_settings(
     return WorkSettings(
         queues=dict(queues),
         workers=workers,
-        client_id=chosen_id,
+        client_id=client_id_of_this_process(chosen_id),
         retry_policy=retry_policy or DefaultRetryPolicy(),
         job_timeout=job_timeout,
         soft_stop_timeout=soft_stop_timeout,

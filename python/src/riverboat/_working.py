@@ -145,11 +145,12 @@ async def serve(
     def on_signal() -> None:
         nonlocal signals
         signals += 1
+        # Asked for before it is announced: a closed stderr (a supervisor gone) must not stop the stop.
+        requests.put_nowait(signals > 1)
         if signals == 1:
             announce("riverboat: stopping (running jobs finish; signal again to cancel them)")
         else:
             announce("riverboat: cancelling running jobs")
-        requests.put_nowait(signals > 1)
 
     installed = handle_signals and threading.current_thread() is threading.main_thread()
     if installed:

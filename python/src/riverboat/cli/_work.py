@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import sys
 from typing import Any
 
 import click
 
+from riverboat._processes import process_count, supervise
 from riverboat._working import Workable, freeze_startup_objects, serve
 from riverboat.cli._target import load_target
 from riverboat.client import Client
@@ -45,8 +47,21 @@ async def run_until_signalled(target: Any) -> None:
 
 @click.command("work")
 @click.argument("target")
-def work(target: str) -> None:
+@click.option(
+    "--processes",
+    default="1",
+    show_default=True,
+    metavar="N|auto",
+    callback=lambda _ctx, _param, value: process_count(value),
+    help="Worker processes of the client (auto: one per CPU core), each with its own client id "
+    "(_p1, _p2, ...) and its own pool; a crashed one is restarted, signals reach them all. Jobs worked "
+    "at once: N x each queue's max_workers. Connections: N x (pool size + 1 listener), 11 per process "
+    "with the client's own pool: keep it under the database's max_connections.",
+)
+def work(target: str, processes: int) -> None:
     """Work jobs with the client at TARGET (module:attr, a client or a factory of one)."""
+    if processes > 1:
+        sys.exit(supervise(processes))
     loaded = load_target(target)
     freeze_startup_objects()
     asyncio.run(run_until_signalled(loaded))
