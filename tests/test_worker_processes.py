@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from riverboat import AsyncClient, QueueConfig, Workers
-from riverboat._processes import PROCESS_ENV, ProcessSlot, child_arguments, process_count
+from riverboat._processes import PROCESS_ENV, ProcessSlot, child_arguments, claim_process_slot, process_count
 from riverboat.errors import ValidationError
 from tests.helpers import wait_until
 from tests.worker_processes_target import Meet
@@ -198,13 +198,16 @@ def test_a_child_stops_on_sigterm_with_its_output_closed(db_url: str) -> None:
 
 
 def test_client_id_of_a_child(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("riverboat._processes._claimed", None)
     monkeypatch.setenv(PROCESS_ENV, "2/4")
+    assert claim_process_slot() == ProcessSlot(2, 4)
+    assert PROCESS_ENV not in os.environ  # a job's own subprocess doesn't inherit the slot
     queues = {"default": QueueConfig(max_workers=1)}
     assert AsyncClient(db_url, queues=queues, workers=Workers(Meet()), client_id="given").client_id == "given_p2"
     assert AsyncClient(db_url, queues=queues, workers=Workers(Meet())).client_id.endswith("_p2")
     monkeypatch.setenv(PROCESS_ENV, "5/4")
     with pytest.raises(ValidationError, match=PROCESS_ENV):
-        AsyncClient(db_url, queues=queues, workers=Workers(Meet()))
+        claim_process_slot()
 
 
 def test_process_slots_and_counts() -> None:

@@ -4,6 +4,8 @@ A Python process works jobs on one core; this runs N of them. The supervisor sta
 child as the same ``riverboat`` command line without ``--processes``, with
 ``RIVERBOAT_WORK_PROCESS=k/N`` in its environment. In a child:
 
+- ``riverboat work`` claims the slot at start (``claim_process_slot``, which also takes
+  the variable out of the environment, so programs its jobs start don't inherit it);
 - the client's id (given or default) gets ``_p<k>``, within River's 100 characters
   (``client_id_of_this_process``, applied where a client's settings are made), so every
   process has its own id in ``attempted_by`` and in leader election;
@@ -63,24 +65,29 @@ class ProcessSlot:
         return client_id[: CLIENT_ID_MAX_LENGTH - len(suffix)] + suffix
 
 
-def this_process() -> ProcessSlot | None:
-    """This process's slot when ``riverboat work --processes`` started it, else ``None``."""
-    value = os.environ.get(PROCESS_ENV)
+_claimed: ProcessSlot | None = None
+
+
+def claim_process_slot() -> ProcessSlot | None:
+    """In a child, read its slot from the environment and take it out, so that programs the
+    child's jobs start don't inherit it; ``None`` in a process the supervisor didn't start."""
+    global _claimed  # noqa: PLW0603 - one slot per process, claimed once at start
+    value = os.environ.pop(PROCESS_ENV, None)
     if value is None:
-        return None
+        return _claimed
     match = _SLOT.fullmatch(value)
     if match is None or int(match[1]) > int(match[2]):
         raise ValidationError(
             PROCESS_ENV, "format", "must be k/N with 1 <= k <= N (riverboat work --processes sets it)", value
         )
-    return ProcessSlot(int(match[1]), int(match[2]))
+    _claimed = ProcessSlot(int(match[1]), int(match[2]))
+    return _claimed
 
 
 def client_id_of_this_process(client_id: str) -> str:
     """The id a client made in this process works under, given its valid id (see the
     module's docstring)."""
-    slot = this_process()
-    return client_id if slot is None else slot.client_id(client_id)
+    return client_id if _claimed is None else _claimed.client_id(client_id)
 
 
 def process_count(value: str) -> int:

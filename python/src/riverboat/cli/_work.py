@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from riverboat._processes import process_count, supervise
+from riverboat._processes import claim_process_slot, process_count, supervise
 from riverboat._working import Workable, freeze_startup_objects, serve
 from riverboat.cli._target import load_target
 from riverboat.client import Client
@@ -62,6 +62,7 @@ def work(target: str, processes: int) -> None:
     """Work jobs with the client at TARGET (module:attr, a client or a factory of one)."""
     if processes > 1:
         sys.exit(supervise(processes))
+    claim_process_slot()
     loaded = load_target(target)
     freeze_startup_objects()
     asyncio.run(run_until_signalled(loaded))
