@@ -14,6 +14,7 @@ import asyncio
 import threading
 
 from riverboat._async.client import AsyncClientBase
+from riverboat._preflight import check_database
 from riverboat._settings import WorkSettings
 from riverboat._sync.client import ClientBase
 from riverboat._working import Working, serve
@@ -57,10 +58,13 @@ class AsyncClient(AsyncClientBase):
         return working is not None and working.elector is not None and working.elector.is_leader
 
     async def start(self) -> None:
-        """Start working: producers, listener, elector. Returns once jobs are being fetched."""
+        """Start working: producers, listener, elector. Returns once jobs are being fetched.
+        Fails at once with ``DatabaseConnectionError`` if the database cannot be reached and
+        ``SchemaNotMigratedError`` if it is not migrated."""
         settings = _settings_of(self)
         if self._working is not None:
             raise RiverboatError("client is already started")
+        await check_database(self._pool, self._schema)
         working = Working(
             pool=await self._ready_pool(),
             schema=self._schema,
