@@ -15,6 +15,7 @@ import threading
 
 from riverboat._async.client import AsyncClientBase
 from riverboat._preflight import check_database
+from riverboat._run_log import log_started, log_stopped
 from riverboat._settings import WorkSettings
 from riverboat._sync.client import ClientBase
 from riverboat._working import Working, serve
@@ -77,6 +78,7 @@ class AsyncClient(AsyncClientBase):
         )
         await working.start()
         self._working = working
+        log_started(settings, self._pool.conninfo, self._schema)
 
     async def stop(self) -> None:
         """Soft stop: fetch no more, let running jobs finish (up to ``soft_stop_timeout``)."""
@@ -94,6 +96,7 @@ class AsyncClient(AsyncClientBase):
         await (working.stop_and_cancel() if cancel else working.stop())
         if self._working is working:
             self._working = None
+            log_stopped(_settings_of(self).client_id)
 
     async def close(self) -> None:
         await self.stop()

@@ -13,6 +13,8 @@ from typing import Any
 
 import click
 
+from riverboat._logsetup import LOG_FORMATS, LOG_LEVELS, configure_logging
+from riverboat._run_log import outcome_counts
 from riverboat._working import Workable, freeze_startup_objects, serve
 from riverboat.cli._target import load_target
 from riverboat.client import Client
@@ -35,7 +37,8 @@ async def _resolve(target: Any) -> Workable:
 
 async def run_until_signalled(target: Any) -> None:
     client = await _resolve(target)
-    await serve(client, asyncio.Queue(), handle_signals=True, announce=lambda text: click.echo(text, err=True))
+    with outcome_counts(client):
+        await serve(client, asyncio.Queue(), handle_signals=True)
     close = getattr(client, "close", None)
     if callable(close):
         result = close()
@@ -45,8 +48,17 @@ async def run_until_signalled(target: Any) -> None:
 
 @click.command("work")
 @click.argument("target")
-def work(target: str) -> None:
+@click.option(
+    "--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), default="info", show_default=True,
+    help="Log records at this level and above.",
+)
+@click.option(
+    "--log-format", type=click.Choice(LOG_FORMATS), default="text", show_default=True,
+    help="text, or json: one object per line with the record's fields.",
+)  # fmt: skip
+def work(target: str, log_level: str, log_format: str) -> None:
     """Work jobs with the client at TARGET (module:attr, a client or a factory of one)."""
+    configure_logging(log_level, log_format)
     loaded = load_target(target)
     freeze_startup_objects()
     asyncio.run(run_until_signalled(loaded))
