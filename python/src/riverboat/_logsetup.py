@@ -1,4 +1,4 @@
-"""Logging of a process that ``riverboat work`` runs (python/README.md#logging): one handler
+"""Logging of a process that ``riverboat work`` runs (python/README.md#seeing-it-run): one handler
 on the root logger, writing to stderr as text or as one JSON object per line.
 
 Only the command calls this: the library itself adds no handler anywhere, so an
