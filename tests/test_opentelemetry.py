@@ -70,7 +70,8 @@ def telemetry() -> Iterator[Telemetry]:
 def insert_params(kind: str, metadata: dict[str, Any] | None = None) -> JobInsertParams:
     return JobInsertParams(
         kind=kind, args=b"{}", metadata=metadata if metadata is not None else {}, queue="default", priority=1,
-        max_attempts=25, created_at=NOW, scheduled_at=NOW, state=JobState.AVAILABLE, tags=[], unique_key=None, unique_states=None,
+        max_attempts=25, created_at=NOW, scheduled_at=NOW, state=JobState.AVAILABLE, tags=[], unique_key=None,
+        unique_states=None,
     )  # fmt: skip
 
 
