@@ -1,6 +1,6 @@
 """riverboat.contrib.opentelemetry through the middleware alone, with the SDK's in-memory
 exporters: otelriver v0.12.0's span and metric names, units and attributes, and its trace
-propagation. The end-to-end and River Go tests are in test_opentelemetry_interop.py."""
+propagation; then in real clients. The River Go tests are in test_observe_interop.py."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -18,11 +19,13 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
+from riverboat import AsyncClient, InsertManyParams, InsertOpts, RawArgs, Worker, WorkJob
 from riverboat._states import JobState
 from riverboat.contrib.opentelemetry import Middleware, enqueued_span_context, go_duration
 from riverboat.errors import JobCancel, JobSnooze, ValidationError
 from riverboat.job import InsertResult, Job
 from riverboat.middleware import JobInsertParams
+from tests.worker_support import insert_jobs, work_until_finalized
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
 
@@ -326,3 +329,38 @@ async def test_without_propagation_nothing_is_written_or_linked(telemetry: Telem
 )
 def test_go_duration(value: timedelta, text: str) -> None:
     assert go_duration(value) == text
+
+
+class Fails(Worker[Any]):
+    kind = "fails"
+
+    async def work(self, job: WorkJob[Any]) -> None:
+        raise RuntimeError("on purpose")
+
+
+async def test_in_a_working_client(telemetry: Telemetry, conn: psycopg.Connection[Any], db_url: str) -> None:
+    middleware = telemetry.middleware(enable_trace_propagation=True)
+    async with AsyncClient(db_url, middleware=[middleware]) as client:
+        opts = InsertOpts(max_attempts=1, tags=["tagged"])
+        inserted = await client.insert_many([InsertManyParams(RawArgs("fails", {}), opts)] * 2)
+        await client.insert_many_fast([InsertManyParams(RawArgs("fails", {}), InsertOpts(max_attempts=1))])
+    assert [r.unique_skipped_as_duplicate for r in inserted] == [False, False]
+    ids = [row[0] for row in conn.execute("SELECT id FROM river_job ORDER BY id")]
+    # Another service wrote a traceparent that is not W3C: the job is worked all the same.
+    ids += insert_jobs(conn, "fails", [{}], max_attempts=1, metadata={"traceparent": "00-not-w3c-01"})
+    jobs = await work_until_finalized(db_url, ids, Fails(), middleware=[middleware])
+    assert [job.state for job in jobs] == ["discarded"] * 4
+    assert all(job.errors[0].error == "RuntimeError: on purpose" for job in jobs)
+
+    metrics = telemetry.metrics()
+    assert metrics["river.insert_count"][1] == [({"status": "ok", "unique_skipped_as_duplicate": False}, 3)]
+    assert metrics["river.insert_many_count"][1] == [({"status": "ok"}, 2)]
+    work_attributes = {"attempt": 1, "kind": "fails", "priority": 1, "queue": "default", "status": "error"}
+    assert sorted(metrics["river.work_count"][1], key=lambda p: p[0]["tag"]) == [
+        ({**work_attributes, "tag": ()}, 2),
+        ({**work_attributes, "tag": ("tagged",)}, 2),
+    ]
+    inserts = {s.context.span_id for s in telemetry.spans.get_finished_spans() if s.name == "river.insert_many"}
+    works = [s for s in telemetry.spans.get_finished_spans() if s.name == "river.work"]
+    assert sorted(len(s.links) for s in works) == [0, 1, 1, 1]
+    assert {link.context.span_id for s in works for link in s.links} == inserts

@@ -1,6 +1,6 @@
 """riverboat.contrib.riverlog: per-job logs under ``river:log`` in River's riverlog layout
-(spec/02-lifecycle.md#metadata), here through the middleware alone; the end-to-end and
-River Go tests are in test_riverlog_interop.py."""
+(spec/02-lifecycle.md#metadata): the middleware alone, then in a working client; the
+River Go tests are in test_observe_interop.py."""
 
 from __future__ import annotations
 
@@ -11,13 +11,16 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 import pytest
 
+from riverboat import Worker, WorkJob
 from riverboat._states import JobState
 from riverboat.contrib import riverlog
 from riverboat.errors import RiverboatError, ValidationError
 from riverboat.job import Job
 from riverboat.worker import JobContext, bind_context
+from tests.worker_support import insert_jobs, work_until_finalized
 
 NOW = datetime(2026, 1, 2, tzinfo=UTC)
 PLAIN = logging.Formatter("%(levelname)s %(message)s")
@@ -146,3 +149,26 @@ def test_logger_outside_a_job_says_what_to_do() -> None:
 def test_sizes_are_checked(options: dict[str, int], field: str) -> None:
     with pytest.raises(ValidationError, match=field):
         riverlog.Middleware(**options)
+
+
+class Chatty(Worker[Any]):
+    """Logs through its own riverlog middleware (a worker's, not the client's); a def
+    worker, so it logs from its thread."""
+
+    kind = "chatty"
+    middleware = (riverlog.Middleware(formatter=PLAIN),)
+
+    def work(self, job: WorkJob[Any]) -> None:
+        riverlog.logger().info("worked %s", job.args["n"])
+
+
+async def test_a_working_client_stores_the_log_even_over_a_bad_one(conn: psycopg.Connection[Any], db_url: str) -> None:
+    ids = insert_jobs(conn, "chatty", [{"n": 1}])
+    ids += insert_jobs(conn, "chatty", [{"n": 2}], metadata={"river:log": "written badly by someone else"})
+    ids += insert_jobs(conn, "chatty", [{"n": 3}], metadata={"river:log": [{"attempt": 0, "log": "older\n"}]})
+    jobs = await work_until_finalized(db_url, ids, Chatty())
+    assert [(job.state, job.metadata["river:log"]) for job in jobs] == [
+        ("completed", [{"attempt": 1, "log": "INFO worked 1\n"}]),
+        ("completed", [{"attempt": 1, "log": "INFO worked 2\n"}]),
+        ("completed", [{"attempt": 0, "log": "older\n"}, {"attempt": 1, "log": "INFO worked 3\n"}]),
+    ]

@@ -92,6 +92,13 @@ def test_json_lines_banner_and_counts(conn: psycopg.Connection[Any], db_url: str
     }
     assert any(r["message"] == f"riverboat client {banner['client_id']} stopped" for r in records)
 
+    # The executor's line of each outcome carries the job's fields as JSON fields.
+    failed = next(r for r in records if r["logger"] == "riverboat.executor" and r.get("outcome") == "failed")
+    assert failed["level"] == "WARNING"
+    identity = (failed["job_kind"], failed["job_id"], failed["queue"], failed["attempt"])
+    assert identity == ("outcome", ids[1], "default", 1)
+    assert failed["error_class"] == "RuntimeError"
+
 
 def test_text_lines_and_level(conn: psycopg.Connection[Any], db_url: str) -> None:
     ids = insert_jobs(conn, "outcome", [{"outcome": "complete"}])
