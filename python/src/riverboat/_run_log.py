@@ -9,6 +9,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
 
 from riverboat._conninfo import describe
 from riverboat._settings import WorkSettings
@@ -22,8 +25,9 @@ def _queues(queues: Mapping[str, QueueConfig]) -> dict[str, dict[str, int]]:
     return {name: {"max_workers": config.max_workers} for name, config in sorted(queues.items())}
 
 
-def log_started(settings: WorkSettings, conninfo: object, schema: str | None) -> None:
-    database = describe(conninfo) if isinstance(conninfo, str) else "(a connection factory)"
+def log_started(settings: WorkSettings, pool: AsyncConnectionPool[Any], schema: str | None) -> None:
+    kwargs = pool.kwargs if isinstance(pool.kwargs, Mapping) else None
+    database = describe(pool.conninfo, kwargs) if isinstance(pool.conninfo, str) else "(a connection factory)"
     shown_schema = schema if schema is not None else "(search_path)"
     queues = _queues(settings.queues)
     election = "on" if settings.leader_election else "off"

@@ -78,7 +78,7 @@ class AsyncClient(AsyncClientBase):
         )
         await working.start()
         self._working = working
-        log_started(settings, self._pool.conninfo, self._schema)
+        log_started(settings, self._pool, self._schema)
 
     async def stop(self) -> None:
         """Soft stop: fetch no more, let running jobs finish (up to ``soft_stop_timeout``)."""
