@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -25,16 +26,16 @@ from tests.worker_support import insert_jobs, job_row, states
 #: Starting interpreters on a busy machine is slow; nothing here waits this long when it works.
 STARTUP_TIMEOUT = 60.0
 TARGET = "tests.worker_processes_target"
-STARTED = re.compile(r"^riverboat: process (\d+)/\d+ started \(pid (\d+)\)$")
+STARTED = re.compile(r"riverboat\.supervisor: process (\d+)/\d+ started \(pid (\d+)\)$")
 
 
 class Supervisor:
     """``riverboat work --processes N`` of the test target, its stderr collected line by line."""
 
-    def __init__(self, db_url: str, processes: int) -> None:
+    def __init__(self, db_url: str, processes: int, *options: str) -> None:
         self.count = processes
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "riverboat", "work", "--processes", str(processes), f"{TARGET}:make"],
+            [sys.executable, "-m", "riverboat", "work", "--processes", str(processes), *options, f"{TARGET}:make"],
             env={**os.environ, "RIVERBOAT_TEST_URL": db_url},
             stdin=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -51,7 +52,7 @@ class Supervisor:
 
     def pids(self) -> dict[int, int]:
         """The newest pid of each child that has started, by index."""
-        started = (STARTED.match(line) for line in list(self.lines))
+        started = (STARTED.search(line) for line in list(self.lines))
         return {int(m[1]): int(m[2]) for m in started if m}
 
     def every_child_said(self, text: str) -> bool:
@@ -109,7 +110,7 @@ def test_processes_share_the_work(conn: psycopg.Connection[Any], supervisor: Sup
     assert set(supervisor.pids().values()) == {pid_a, pid_b}
     assert sorted(client_id[-3:] for client_id in (id_a, id_b)) == ["_p1", "_p2"]
     assert {job_row(conn, job_id)["attempted_by"][-1] for job_id in ids} == {id_a, id_b}
-    supervisor.wait_for_every_child("riverboat: working")
+    supervisor.wait_for_every_child("started: queues")
     # One of them leads (they elect through river_leader as separate clients).
     leader = wait_until(
         lambda: conn.execute("SELECT leader_id FROM river_leader").fetchone(), timeout=STARTUP_TIMEOUT, what="a leader"
@@ -118,13 +119,36 @@ def test_processes_share_the_work(conn: psycopg.Connection[Any], supervisor: Sup
     assert supervisor.stop() == 0
 
 
+def test_json_logs_of_every_process_parse_and_name_their_process(db_url: str, side_tables: None) -> None:
+    running = Supervisor(db_url, 2, "--log-format", "json")
+    try:
+
+        def both_started() -> bool:
+            return {r.get("worker_process") for r in _records(running) if "started: queues" in r["message"]} == {
+                "1/2",
+                "2/2",
+            }
+
+        wait_until(both_started, timeout=STARTUP_TIMEOUT, what="both processes' start banners")
+        assert running.stop() == 0
+    finally:
+        running.close()
+    records = _records(running)
+    assert any(r["logger"] == "riverboat.supervisor" and "started (pid" in r["message"] for r in records)
+
+
+def _records(running: Supervisor) -> list[dict[str, Any]]:
+    """Every stderr line, each one a JSON object."""
+    return [json.loads(line) for line in list(running.lines)]
+
+
 def test_killed_child_is_restarted(conn: psycopg.Connection[Any], supervisor: Supervisor) -> None:
     first = wait_until(lambda: len(supervisor.pids()) == 2 and supervisor.pids(), timeout=STARTUP_TIMEOUT)
     os.kill(first[1], signal.SIGKILL)
     restarted = wait_until(
         lambda: supervisor.pids()[1] != first[1] and supervisor.pids(), timeout=STARTUP_TIMEOUT, what="a new child 1"
     )
-    assert "riverboat: process 1/2 exited killed by SIGKILL; restarting in 1 s" in supervisor.lines
+    assert any(line.endswith("process 1/2 exited killed by SIGKILL; restarting in 1 s") for line in supervisor.lines)
     ids = meet(conn, 1, 2)
     wait_until(lambda: states(conn, ids) == ["completed"] * 2, timeout=STARTUP_TIMEOUT, what="both jobs completed")
     assert {pid for pid, _ in worked_by(conn, 1)} == {restarted[1], first[2]}
@@ -136,7 +160,7 @@ def test_first_signal_stops_every_child_softly(conn: psycopg.Connection[Any], su
     wait_until(lambda: len(worked_by(conn, 1)) == 2, timeout=STARTUP_TIMEOUT, what="a job running in each process")
     supervisor.proc.send_signal(signal.SIGTERM)
     # Jobs are held until every child has seen the signal, then finish during the soft stop.
-    supervisor.wait_for_every_child("riverboat: stopping")
+    supervisor.wait_for_every_child("stopping (running jobs finish")
     conn.execute("INSERT INTO released VALUES (1)")
     assert supervisor.proc.wait(timeout=60) == 0
     assert states(conn, ids) == ["completed"] * 2
@@ -146,7 +170,7 @@ def test_second_signal_cancels_in_every_child(conn: psycopg.Connection[Any], sup
     ids = meet(conn, 1, 2, hold=True)
     wait_until(lambda: len(worked_by(conn, 1)) == 2, timeout=STARTUP_TIMEOUT, what="a job running in each process")
     supervisor.proc.send_signal(signal.SIGTERM)
-    supervisor.wait_for_every_child("riverboat: stopping")
+    supervisor.wait_for_every_child("stopping (running jobs finish")
     supervisor.proc.send_signal(signal.SIGINT)
     assert supervisor.proc.wait(timeout=60) == 0, supervisor.output()
     for job_id in ids:
@@ -187,7 +211,7 @@ def test_a_child_stops_on_sigterm_with_its_output_closed(db_url: str) -> None:
     )
     assert proc.stderr is not None
     try:
-        wait_until(lambda: "riverboat: working" in proc.stderr.readline(), timeout=STARTUP_TIMEOUT)
+        wait_until(lambda: "started: queues" in proc.stderr.readline(), timeout=STARTUP_TIMEOUT)
         proc.stderr.close()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0

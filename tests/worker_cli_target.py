@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from riverboat import AsyncClient, Client, QueueConfig, Worker, Workers, WorkJob, record_output
+from riverboat import AsyncClient, Client, QueueConfig, Worker, Workers, WorkJob, cancel, discard, record_output, snooze
 
 
 class Sleeper(Worker[Any]):
@@ -20,10 +20,31 @@ class Sleeper(Worker[Any]):
         await asyncio.sleep(job.args["seconds"])
 
 
+class Outcome(Worker[Any]):
+    """Ends each job the way its args say: ``{"outcome": "complete" | "fail" | "cancel" |
+    "snooze" | "discard"}``; a failed job is retried only in an hour."""
+
+    kind = "outcome"
+
+    async def work(self, job: WorkJob[Any]) -> None:
+        outcome = job.args["outcome"]
+        if outcome == "fail":
+            raise RuntimeError("failed on purpose")
+        if outcome == "cancel":
+            cancel("cancelled on purpose")
+        if outcome == "snooze":
+            snooze(timedelta(hours=1))
+        if outcome == "discard":
+            discard("discarded on purpose")
+
+    def next_retry(self, job: WorkJob[Any]) -> datetime:
+        return datetime.now(UTC) + timedelta(hours=1)
+
+
 def make() -> AsyncClient:
     return AsyncClient(
         os.environ["RIVERBOAT_TEST_URL"],
-        workers=Workers(Sleeper()),
+        workers=Workers(Sleeper(), Outcome()),
         queues={"default": QueueConfig(max_workers=4, fetch_poll_interval=timedelta(milliseconds=100))},
     )
 

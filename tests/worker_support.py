@@ -11,10 +11,11 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from riverboat import KEEP_FOREVER
+from riverboat import KEEP_FOREVER, AsyncClient, Job, Worker
 from riverboat._runtime import Runtime
 from riverboat._settings import work_settings
 from riverboat.worker import QueueConfig, Workers
+from tests.helpers import await_until
 
 
 def insert_jobs(
@@ -101,3 +102,20 @@ async def running_runtime(
             yield runtime
         finally:
             await runtime.stop_and_cancel()
+
+
+async def work_until_finalized(db_url: str, job_ids: list[int], *workers: Worker[Any], **options: Any) -> list[Job]:
+    """Run an ``AsyncClient`` of ``workers`` (and client ``options``) until every job of
+    ``job_ids`` is completed, cancelled or discarded; their rows then."""
+    quick = QueueConfig(fetch_cooldown=timedelta(milliseconds=20), fetch_poll_interval=timedelta(milliseconds=50))
+    client = AsyncClient(db_url, queues={"default": quick}, workers=Workers(*workers), leader_election=False, **options)
+    await client.start()
+    try:
+
+        async def finalized() -> list[Job] | None:
+            jobs = [await client.job_get(job_id) for job_id in job_ids]
+            return jobs if all(job.finalized_at is not None for job in jobs) else None
+
+        return await await_until(finalized, timeout=60, what=f"jobs {job_ids} finalized")
+    finally:
+        await client.close()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import re
 import signal
@@ -34,6 +35,8 @@ from typing import BinaryIO
 
 from riverboat._rules import CLIENT_ID_MAX_LENGTH
 from riverboat.errors import ValidationError
+
+logger = logging.getLogger("riverboat.supervisor")
 
 PROCESS_ENV = "RIVERBOAT_WORK_PROCESS"
 PROCESSES_OPTION = "--processes"
@@ -113,12 +116,13 @@ def child_arguments(arguments: Sequence[str]) -> list[str]:
     return kept
 
 
-def supervise(count: int) -> int:
+def supervise(count: int, *, prefix_lines: bool = True) -> int:
     """Run ``count`` children of this ``riverboat`` command until all have stopped (see the
-    module's docstring); returns the exit status."""
+    module's docstring); returns the exit status. Without ``prefix_lines`` (JSON logs, whose
+    records carry the process as a field) children's lines pass through unchanged."""
     command = [sys.executable, "-m", "riverboat", *child_arguments(sys.argv[1:])]
     _watch_children_without_threads()
-    return asyncio.run(_Supervisor(command, count).run())
+    return asyncio.run(_Supervisor(command, count, prefix_lines=prefix_lines).run())
 
 
 def _watch_children_without_threads() -> None:
@@ -131,7 +135,7 @@ def _watch_children_without_threads() -> None:
 
 
 def _announce(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    logger.info("%s", text)
 
 
 def _describe(returncode: int) -> str:
@@ -152,8 +156,9 @@ def _stop_with_supervisor() -> Callable[[], None] | None:
 
 
 class _Supervisor:
-    def __init__(self, command: list[str], count: int) -> None:
+    def __init__(self, command: list[str], count: int, *, prefix_lines: bool) -> None:
         self._command = command
+        self._prefix_lines = prefix_lines
         self._slots = [ProcessSlot(index, count) for index in range(1, count + 1)]
         self._running: dict[int, asyncio.subprocess.Process] = {}
         self._signals: list[signal.Signals] = []
@@ -174,9 +179,9 @@ class _Supervisor:
     def _on_signal(self, sig: signal.Signals) -> None:
         self._signals.append(sig)
         if len(self._signals) == 1:
-            _announce(f"riverboat: stopping {len(self._slots)} processes (running jobs finish; signal again to cancel)")
+            _announce(f"stopping {len(self._slots)} processes (running jobs finish; signal again to cancel)")
         else:
-            _announce(f"riverboat: cancelling running jobs in {len(self._slots)} processes")
+            _announce(f"cancelling running jobs in {len(self._slots)} processes")
         self._stopping.set()
         for process in self._running.values():
             process.send_signal(sig)
@@ -190,11 +195,11 @@ class _Supervisor:
             returncode = await self._run_once(slot)
             if self._stopping.is_set():
                 if returncode != 0:
-                    _announce(f"riverboat: process {slot.label} exited {_describe(returncode)}")
+                    _announce(f"process {slot.label} exited {_describe(returncode)}")
                 return returncode
             quick_exits = quick_exits + 1 if loop.time() - started < STEADY_RUN else 1
             delay = min(RESTART_DELAY_MAX, RESTART_DELAY_FIRST * 2 ** (quick_exits - 1))
-            _announce(f"riverboat: process {slot.label} exited {_describe(returncode)}; restarting in {delay:g} s")
+            _announce(f"process {slot.label} exited {_describe(returncode)}; restarting in {delay:g} s")
             try:
                 await asyncio.wait_for(self._stopping.wait(), delay)
             except TimeoutError:
@@ -215,8 +220,8 @@ class _Supervisor:
         # Signals that arrived while it was being started.
         for sig in self._signals:
             process.send_signal(sig)
-        _announce(f"riverboat: process {slot.label} started (pid {process.pid})")
-        prefix = f"[process {slot.label}] ".encode()
+        _announce(f"process {slot.label} started (pid {process.pid})")
+        prefix = f"[process {slot.label}] ".encode() if self._prefix_lines else b""
         assert process.stdout is not None
         assert process.stderr is not None
         output = asyncio.gather(
@@ -230,7 +235,7 @@ class _Supervisor:
         try:
             await asyncio.wait_for(output, OUTPUT_DRAIN_TIMEOUT)
         except TimeoutError:
-            _announce(f"riverboat: process {slot.label} exited; its own children still hold its output, left unread")
+            _announce(f"process {slot.label} exited; its own children still hold its output, left unread")
         return returncode
 
 

@@ -133,7 +133,6 @@ async def serve(
     requests: asyncio.Queue[bool],
     *,
     handle_signals: bool,
-    announce: Callable[[str], None] = logger.info,
 ) -> None:
     """Work with ``client`` until a stop is requested: ``False`` on ``requests`` stops softly,
     ``True`` cancels running jobs (also while a soft stop waits for them). With
@@ -148,9 +147,9 @@ async def serve(
         # Asked for before it is announced: a closed stderr (a supervisor gone) must not stop the stop.
         requests.put_nowait(signals > 1)
         if signals == 1:
-            announce("riverboat: stopping (running jobs finish; signal again to cancel them)")
+            logger.info("stopping (running jobs finish; signal again to cancel them)")
         else:
-            announce("riverboat: cancelling running jobs")
+            logger.info("cancelling running jobs")
 
     installed = handle_signals and threading.current_thread() is threading.main_thread()
     if installed:
@@ -158,7 +157,6 @@ async def serve(
             loop.add_signal_handler(sig, on_signal)
     try:
         await client.start()
-        announce("riverboat: working")
         cancel = await requests.get()
         stopping = asyncio.ensure_future(client.stop_and_cancel() if cancel else client.stop())
         while not stopping.done():

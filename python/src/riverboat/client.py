@@ -14,6 +14,8 @@ import asyncio
 import threading
 
 from riverboat._async.client import AsyncClientBase
+from riverboat._preflight import check_database
+from riverboat._run_log import log_started, log_stopped
 from riverboat._settings import WorkSettings
 from riverboat._sync.client import ClientBase
 from riverboat._working import Working, serve
@@ -57,10 +59,13 @@ class AsyncClient(AsyncClientBase):
         return working is not None and working.elector is not None and working.elector.is_leader
 
     async def start(self) -> None:
-        """Start working: producers, listener, elector. Returns once jobs are being fetched."""
+        """Start working: producers, listener, elector. Returns once jobs are being fetched.
+        Fails at once with ``DatabaseConnectionError`` if the database cannot be reached and
+        ``SchemaNotMigratedError`` if it is not migrated."""
         settings = _settings_of(self)
         if self._working is not None:
             raise RiverboatError("client is already started")
+        await check_database(self._pool, self._schema)
         working = Working(
             pool=await self._ready_pool(),
             schema=self._schema,
@@ -73,6 +78,7 @@ class AsyncClient(AsyncClientBase):
         )
         await working.start()
         self._working = working
+        log_started(settings, self._pool, self._schema)
 
     async def stop(self) -> None:
         """Soft stop: fetch no more, let running jobs finish (up to ``soft_stop_timeout``)."""
@@ -90,6 +96,7 @@ class AsyncClient(AsyncClientBase):
         await (working.stop_and_cancel() if cancel else working.stop())
         if self._working is working:
             self._working = None
+            log_stopped(_settings_of(self).client_id)
 
     async def close(self) -> None:
         await self.stop()

@@ -159,6 +159,32 @@ class DatabaseConnectionError(MigrationError):
     code: ClassVar[str] = "database_unreachable"
 
 
+class SchemaNotMigratedError(RiverboatError):
+    """River's tables are missing from the database, or older than this riverboat needs.
+    ``missing`` maps each migration line to its versions that are not applied."""
+
+    code: ClassVar[str] = "not_migrated"
+
+    def __init__(self, where: str, missing: dict[str, list[int]]) -> None:
+        self.missing = missing
+        lines = ", ".join(
+            f"{line} line version{'s' if len(versions) > 1 else ''} {_describe_versions(versions)}"
+            for line, versions in missing.items()
+        )
+        super().__init__(f"the database at {where} is not migrated ({lines} not applied): run `riverboat migrate up`")
+
+
+def _describe_versions(versions: list[int]) -> str:
+    """``001, 003, 005..008``: sorted versions, consecutive runs joined."""
+    runs: list[list[int]] = []
+    for version in sorted(versions):
+        if runs and version == runs[-1][-1] + 1:
+            runs[-1].append(version)
+        else:
+            runs.append([version])
+    return ", ".join(f"{r[0]:03d}" if len(r) == 1 else f"{r[0]:03d}..{r[-1]:03d}" for r in runs)
+
+
 class DevDatabaseError(RiverboatError):
     """The development database could not be started, stopped or found."""
 

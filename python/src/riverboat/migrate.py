@@ -27,6 +27,7 @@ from psycopg import errors as pg_errors
 from psycopg import sql
 
 from riverboat import _catalog
+from riverboat._conninfo import connect, first_line
 from riverboat._identifiers import validate_schema_name
 from riverboat._package_data import schema_files
 from riverboat._queries import apply_schema, query
@@ -156,20 +157,6 @@ def migration_sql(line: str, version: int, direction: Direction, schema: str | N
     return apply_schema(migration.up_sql if direction == "up" else migration.down_sql, schema)
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _describe_url(url: str) -> str:
-    """Where ``url`` points, without its password."""
-    try:
-        info = psycopg.conninfo.conninfo_to_dict(url)
-    except psycopg.Error:
-        return "(unparseable database URL)"
-    return f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
-
-
 @dataclass(frozen=True)
 class _Ledger:
     """What river_migration looks like right now."""
@@ -201,14 +188,7 @@ class Migrator:
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
         if isinstance(self._conn_or_url, str):
-            url = self._conn_or_url
-            try:
-                conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
-            except psycopg.Error as exc:
-                raise DatabaseConnectionError(
-                    f"cannot connect to the database at {_describe_url(url)}: {_first_line(exc)}"
-                ) from None
-            with conn:
+            with connect(self._conn_or_url, autocommit=True) as conn:
                 yield conn
             return
         conn = self._conn_or_url
@@ -295,13 +275,13 @@ class Migrator:
             pg_errors.DuplicateColumn,
         ) as exc:
             raise MigrationError(
-                f"{label} failed and was rolled back: {_first_line(exc)}; its objects exist but the version is "
+                f"{label} failed and was rolled back: {first_line(exc)}; its objects exist but the version is "
                 "not recorded in river_migration, so the database holds a half-applied or hand-made version"
             ) from None
         except psycopg.OperationalError as exc:
-            raise DatabaseConnectionError(f"{label} failed: {_first_line(exc)}") from None
+            raise DatabaseConnectionError(f"{label} failed: {first_line(exc)}") from None
         except psycopg.Error as exc:
-            raise MigrationError(f"{label} failed and was rolled back: {_first_line(exc)}") from None
+            raise MigrationError(f"{label} failed and was rolled back: {first_line(exc)}") from None
         return True
 
     def _run(
@@ -312,9 +292,9 @@ class Migrator:
             try:
                 return fn(conn, *args, **kwargs)
             except psycopg.OperationalError as exc:
-                raise DatabaseConnectionError(f"database error: {_first_line(exc)}") from None
+                raise DatabaseConnectionError(f"database error: {first_line(exc)}") from None
             except psycopg.Error as exc:
-                raise MigrationError(f"database error: {_first_line(exc)}") from None
+                raise MigrationError(f"database error: {first_line(exc)}") from None
 
     def up(self, line: str = MAIN_LINE, target_version: int | None = None) -> list[MigrationStep]:
         """Apply every unapplied version of ``line`` up to ``target_version`` (default: the newest)."""
@@ -407,6 +387,24 @@ class Migrator:
         finally:
             conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(scratch)))
         return _catalog.diff(expected, actual, report_unexpected=report_unexpected)
+
+    def unapplied(self, line: str | None = None) -> dict[str, list[int]]:
+        """Known versions the database has not recorded, by line, for the lines it needs:
+        main, and ``line`` if given; without ``line``, also every other line of which some
+        versions are applied (a line never applied at all is one this database does not use)."""
+        lines = known_lines() if line is None else list(dict.fromkeys([MAIN_LINE, line]))
+        for name in lines:
+            migrations(name)
+        return self._run(self._unapplied, lines, line)
+
+    def _unapplied(self, conn: psycopg.Connection[Any], lines: list[str], line: str | None) -> dict[str, list[int]]:
+        missing = {}
+        for name in lines:
+            recorded = self._recorded(conn, name)
+            versions = [m.version for m in migrations(name) if m.version not in recorded]
+            if versions and (name in (MAIN_LINE, line) or recorded):
+                missing[name] = versions
+        return missing
 
     def list(self, line: str = MAIN_LINE) -> list[MigrationState]:
         """Every version of ``line``, known or recorded, with when it was applied (None: not applied)."""

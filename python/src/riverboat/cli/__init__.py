@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from riverboat._logsetup import report_fatal
 from riverboat.cli._bench import bench
 from riverboat.cli._contract import contract
 from riverboat.cli._devdb import dev_db
@@ -25,7 +26,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except RiverboatError as exc:
-            click.echo(f"riverboat: {exc}", err=True)
+            report_fatal(str(exc))
             sys.exit(1)
 
 

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import click
 import psycopg
 
+from riverboat._conninfo import connect as connect_checked
 from riverboat.errors import RiverboatError, ValidationError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -24,9 +25,16 @@ def connection_options(command: F) -> F:
         "--schema", default=None, envvar="RIVER_SCHEMA", help="Schema of River's tables (default: search_path)."
     )(command)
     command = click.option(
-        "--database-url", envvar="DATABASE_URL", required=True, help="PostgreSQL URL (or DATABASE_URL)."
+        "--database-url", envvar="DATABASE_URL", callback=_required_url, help="PostgreSQL URL (or DATABASE_URL)."
     )(command)
     return command
+
+
+def _required_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    # One line naming both ways to give it, instead of click's usage screen.
+    if not value:
+        raise RiverboatError("no database URL: give --database-url or set DATABASE_URL")
+    return value
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of a table.")
@@ -35,10 +43,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 @contextmanager
 def connect(database_url: str) -> Iterator[psycopg.Connection[Any]]:
     """An autocommit connection; failures become one clear line, not a traceback."""
-    try:
-        conn = psycopg.connect(database_url, autocommit=True)
-    except psycopg.Error as exc:
-        raise RiverboatError(f"cannot connect to the database: {exc}".strip()) from exc
+    conn = connect_checked(database_url, autocommit=True)
     try:
         with conn:
             yield conn

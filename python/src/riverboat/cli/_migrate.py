@@ -8,9 +8,10 @@ from typing import Any, TypeVar
 
 import click
 
+from riverboat._conninfo import describe
 from riverboat.cli._admin_common import connection_options
-from riverboat.errors import RiverboatError
-from riverboat.migrate import MAIN_LINE, MigrationStep, Migrator, _describe_url, known_lines, migration_sql
+from riverboat.errors import RiverboatError, SchemaNotMigratedError
+from riverboat.migrate import MAIN_LINE, MigrationStep, Migrator, known_lines, migration_sql
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -68,7 +69,7 @@ def down(database_url: str, schema: str | None, line: str, target_version: int |
 
 def _confirm_revert_all(database_url: str, line: str) -> None:
     losing = " River's tables and every job in them will be dropped." if line == MAIN_LINE else ""
-    question = f"Revert every version of line {line!r} on {_describe_url(database_url)}?{losing}"
+    question = f"Revert every version of line {line!r} on {describe(database_url)}?{losing}"
     try:
         confirmed = click.confirm(question, err=True)
     except click.Abort:
@@ -96,10 +97,15 @@ def list_(database_url: str, schema: str | None, line: str | None) -> None:
 @connection_options
 @_line_option(None, "Only this line (and main); objects it does not define are not reported.")
 def verify(database_url: str, schema: str | None, line: str | None) -> None:
-    """Compare the live schema with what its applied versions define; exit 1 on any difference."""
-    differences = Migrator(database_url, schema).verify(line)
+    """Compare the live schema with what its applied versions define, and check that no
+    version is missing; exit 1 on any difference or missing version."""
+    migrator = Migrator(database_url, schema)
+    differences = migrator.verify(line)
     for difference in differences:
         click.echo(difference)
+    missing = migrator.unapplied(line)
+    if missing:
+        raise SchemaNotMigratedError(describe(database_url), missing)
     if differences:
         click.echo(f"riverboat: {len(differences)} difference(s) from the migrations", err=True)
         sys.exit(1)

@@ -14,7 +14,9 @@ from typing import Any
 
 import click
 
+from riverboat._logsetup import LOG_FORMATS, LOG_LEVELS, configure_logging
 from riverboat._processes import claim_process_slot, process_count, supervise
+from riverboat._run_log import outcome_counts
 from riverboat._working import Workable, freeze_startup_objects, serve
 from riverboat.cli._target import load_target
 from riverboat.client import Client
@@ -37,7 +39,8 @@ async def _resolve(target: Any) -> Workable:
 
 async def run_until_signalled(target: Any) -> None:
     client = await _resolve(target)
-    await serve(client, asyncio.Queue(), handle_signals=True, announce=lambda text: click.echo(text, err=True))
+    with outcome_counts(client):
+        await serve(client, asyncio.Queue(), handle_signals=True)
     close = getattr(client, "close", None)
     if callable(close):
         result = close()
@@ -58,11 +61,20 @@ async def run_until_signalled(target: Any) -> None:
     "at once: N x each queue's max_workers. Connections: N x (pool size + 1 listener), 11 per process "
     "with the client's own pool: keep it under the database's max_connections.",
 )
-def work(target: str, processes: int) -> None:
+@click.option(
+    "--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), default="info", show_default=True,
+    help="Log records at this level and above.",
+)
+@click.option(
+    "--log-format", type=click.Choice(LOG_FORMATS), default="text", show_default=True,
+    help="text, or json: one object per line with the record's fields.",
+)  # fmt: skip
+def work(target: str, processes: int, log_level: str, log_format: str) -> None:
     """Work jobs with the client at TARGET (module:attr, a client or a factory of one)."""
+    slot = None if processes > 1 else claim_process_slot()
+    configure_logging(log_level, log_format, None if slot is None else slot.label)
     if processes > 1:
-        sys.exit(supervise(processes))
-    claim_process_slot()
+        sys.exit(supervise(processes, prefix_lines=log_format == "text"))
     loaded = load_target(target)
     freeze_startup_objects()
     asyncio.run(run_until_signalled(loaded))
