@@ -19,6 +19,7 @@ from riverboat._rules import (
     validate_metadata,
     validate_priority,
     validate_queue_name,
+    validate_storable_json,
     validate_tags,
 )
 from riverboat._states import JobState
@@ -131,6 +132,11 @@ class _Resolved:
     unique_states: int | None
 
 
+def encode_metadata(metadata: Mapping[str, Any]) -> bytes:
+    """Metadata as stored: Go ``encoding/json`` bytes that ``jsonb`` can hold."""
+    return validate_storable_json("metadata", encode(metadata, "metadata"))
+
+
 def _resolve(given: InsertOpts, kind_opts: InsertOpts, defaults: ClientDefaults) -> _Resolved:
     """Per-insert options, then the kind's defaults, then the client's; state pending >
     scheduled (any explicit scheduled_at) > available."""
@@ -152,7 +158,7 @@ def _resolve(given: InsertOpts, kind_opts: InsertOpts, defaults: ClientDefaults)
         state=state,
         tags=tuple(_first(given.tags, kind_opts.tags, ())),
         metadata=metadata,
-        encoded_metadata=encode(metadata, "metadata"),
+        encoded_metadata=encode_metadata(metadata),
         unique=unique,
         unique_states=None if unique is None else unique_states_mask(unique),
     )
@@ -201,7 +207,7 @@ class InsertResolver:
                 now=now,
             )
         metadata = (
-            encode({**resolved.metadata, **extra_metadata}, "metadata") if extra_metadata else resolved.encoded_metadata
+            encode_metadata({**resolved.metadata, **extra_metadata}) if extra_metadata else resolved.encoded_metadata
         )
         return InsertParams(
             kind,
