@@ -21,12 +21,13 @@ from riverboat._insert import (
     copy_row,
     fold_duplicates,
     notify_queues_of_params,
+    results_in_input_order,
     split_item,
 )
 from riverboat._states import JobState
 from riverboat._unique import UniqueOpts
 from riverboat.args import RawArgs, args_json_schema, encode_args, kind_of
-from riverboat.errors import ValidationError
+from riverboat.errors import RiverboatError, ValidationError
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, 678900, tzinfo=UTC)
 DEFAULTS = ClientDefaults()
@@ -274,6 +275,49 @@ def test_fold_duplicates_one_row_per_key(batch: list[tuple[int, bool]]) -> None:
         assert folded.rows[folded.sources[i]] == p
         first = next(j for j, q in enumerate(params) if q == p) if p.unique_key is not None else i
         assert folded.repeats[i] is (first != i)
+
+
+def _stored(job_id: int, ord_: int, *, duplicate: bool = False) -> dict[str, Any]:
+    """One row of job_insert_many.sql."""
+    return {
+        "ord": ord_,
+        "id": job_id,
+        "state": "available",
+        "attempt": 0,
+        "max_attempts": 25,
+        "attempted_at": None,
+        "attempted_by": None,
+        "created_at": NOW,
+        "errors": None,
+        "finalized_at": None,
+        "kind": "k",
+        "metadata": {},
+        "args": {},
+        "priority": 1,
+        "queue": "default",
+        "scheduled_at": NOW,
+        "tags": [],
+        "unique_key": None,
+        "unique_states": None,
+        "unique_skipped_as_duplicate": duplicate,
+    }
+
+
+def test_results_are_placed_by_ordinal_not_by_row_order() -> None:
+    unique = InsertOpts(unique_opts=UniqueOpts(by_args=True))
+    batch = fold_duplicates([build(Simple(1)), build(Simple(2), unique), build(Simple(3)), build(Simple(2), unique)])
+    # Three statement rows (the repeat is folded), returned in an order of their own.
+    stored = [_stored(30, 3), _stored(7, 2, duplicate=True), _stored(10, 1)]
+    results = results_in_input_order(batch, stored)
+    outcomes = [(r.job.id, r.unique_skipped_as_duplicate) for r in results]
+    assert outcomes == [(10, False), (7, True), (30, False), (7, True)]
+
+
+@pytest.mark.parametrize("ordinals", [[1, 2], [1, 1, 2], [1, 2, 2], [0, 1, 2], [1, 2, 4], [1, 2, 3, 3]], ids=str)
+def test_a_missing_or_repeated_ordinal_is_an_error(ordinals: list[int]) -> None:
+    batch = fold_duplicates([build(Simple(n)) for n in range(3)])
+    with pytest.raises(RiverboatError, match="insert returned"):
+        results_in_input_order(batch, [_stored(100 + i, o) for i, o in enumerate(ordinals)])
 
 
 def test_encode_args_and_kind() -> None:

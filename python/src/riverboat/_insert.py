@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import Any, NamedTuple, TypeAlias, TypeVar
+from typing import Any, NamedTuple, TypeAlias, TypeVar, cast
 
 from riverboat._defaults import MAX_ATTEMPTS_DEFAULT, PRIORITY_DEFAULT, QUEUE_DEFAULT
 from riverboat._gojson import encode
@@ -332,12 +332,20 @@ def split_item(item: InsertManyItem) -> InsertManyParams:
 
 
 def results_in_input_order(batch: Batch, stored: Sequence[Mapping[str, Any]]) -> list[InsertResult]:
-    """One result per input, from the statement's rows (returned in statement order)."""
-    if len(stored) != len(batch.rows):
-        raise RiverboatError(f"insert returned {len(stored)} rows for {len(batch.rows)} jobs")
-    jobs = [Job.from_row(row) for row in stored]
+    """One result per input, from the statement's rows, each placed by its ``ord`` (its
+    1-based position in ``batch.rows``), never by the order rows came back in."""
+    placed: list[Mapping[str, Any] | None] = [None] * len(batch.rows)
+    for row in stored:
+        position = row["ord"] - 1
+        if not 0 <= position < len(placed) or placed[position] is not None:
+            raise RiverboatError(f"insert returned ordinal {row['ord']} for a batch of {len(placed)} jobs")
+        placed[position] = row
+    if len(stored) != len(placed):
+        raise RiverboatError(f"insert returned {len(stored)} rows for {len(placed)} jobs")
+    rows = cast(list[Mapping[str, Any]], placed)
+    jobs = [Job.from_row(row) for row in rows]
     return [
-        InsertResult(jobs[source], repeat or bool(stored[source]["unique_skipped_as_duplicate"]))
+        InsertResult(jobs[source], repeat or bool(rows[source]["unique_skipped_as_duplicate"]))
         for source, repeat in zip(batch.sources, batch.repeats, strict=True)
     ]
 
