@@ -73,13 +73,13 @@ def _json_text(raw: str | bytes) -> bytes:
     """JSON text of an object, compacted as Go's ``json.Marshal`` compacts it."""
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        text.encode("utf-8")  # a str holding a lone surrogate is not UTF-8 text
         value = json.loads(text, parse_constant=_reject_constant)
+        encoded = compact(text).encode("utf-8")  # fails for a str holding a lone surrogate
     except (ValueError, RecursionError) as exc:
         raise ValidationError("args", "json", f"must be UTF-8 JSON text: {exc}") from exc
     if not isinstance(value, dict):
         raise ValidationError("args", "type", "must be a JSON object")
-    return compact(text).encode("utf-8")
+    return encoded
 
 
 def encode_args(args: ArgsLike) -> bytes:
