@@ -102,10 +102,20 @@ async def test_large_batches_span_chunks_and_a_bad_job_inserts_nothing(db_url: s
         assert c.execute("SELECT count(*) FROM river_job").fetchone() == (stored,)
 
 
-async def test_a_bad_job_leaves_the_callers_transaction_usable(db_url: str) -> None:
+# jsonb refuses U+0000 (SQLSTATE 22P05), so it is refused before anything is sent (spec/03-insert.md#nul).
+BAD_JOBS: list[Any] = [
+    RawArgs("bad", "[]"),
+    Hello("a\x00b"),
+    RawArgs("bad", '{"s":"\\u0000"}'),
+    (Hello("x"), InsertOpts(metadata={"deep": {"k\x00": 1}})),
+]
+
+
+@pytest.mark.parametrize("bad_job", BAD_JOBS)
+async def test_a_bad_job_leaves_the_callers_transaction_usable(db_url: str, bad_job: Any) -> None:
     async with AsyncClient(db_url) as client, await psycopg.AsyncConnection.connect(db_url) as tx:
         await client.insert_tx(tx, Hello("kept"))
-        bad = [Hello(str(i)) for i in range(INSERT_CHUNK_SIZE + 1)] + [RawArgs("bad", "[]")]
+        bad = [Hello(str(i)) for i in range(INSERT_CHUNK_SIZE + 1)] + [bad_job]
         with pytest.raises(ValidationError):
             await client.insert_many_tx(tx, bad)
         with pytest.raises(ValidationError):

@@ -21,7 +21,7 @@ from riverboat._states import JobState
 from riverboat._unique import UniqueOpts
 from riverboat.args import RawArgs
 from riverboat.cli import main
-from riverboat.contract import ArgsContractError, Contract, UnknownKindError, meta_schema
+from riverboat.contract import ArgsContractError, Contract, KindContract, UnknownKindError, meta_schema
 from riverboat.errors import ValidationError
 from tests.helpers import await_until
 
@@ -69,8 +69,9 @@ def test_export_matches_meta_schema_and_round_trips() -> None:
         "queue": "shipping",
         "priority": 2,
         "tags": ["orders"],
-        "unique_opts": {"by_args": ["order_id"], "by_period_seconds": 3600.0},
+        "unique_opts": {"by_args": ["order_id"], "by_period_seconds": 3600},
     }
+    assert type(ship["insert_opts"]["unique_opts"]["by_period_seconds"]) is int
     assert ship["args_schema"]["required"] == ["order_id", "address", "items"]
     assert doc["kinds"]["ping"]["args_schema"] == Ping.json_schema
     again = Contract.from_json(json.dumps(doc))
@@ -110,8 +111,127 @@ def test_check_names_kind_pointer_and_rule() -> None:
     with pytest.raises(ArgsContractError) as err:
         contract.check("ping", b'{"n":11}')
     assert (err.value.pointer, err.value.keyword) == ("/n", "maximum")
-    with pytest.raises(UnknownKindError, match="not in the client's job-args contract"):
-        contract.check("nope", b"{}")
+
+
+def test_kinds_the_contract_does_not_list_pass_unless_strict() -> None:
+    Contract.from_kinds(KINDS).check("nope", b'{"anything": 1}')
+    strict = Contract.from_kinds(KINDS, strict=True)
+    with pytest.raises(UnknownKindError, match="not in the client's strict job-args contract") as err:
+        strict.check("nope", b"{}")
+    assert (err.value.code, err.value.field, err.value.kind) == ("unknown_kind", "kind", "nope")
+    strict.check("ping", b'{"n":1}')
+    doc = Contract.from_kinds(KINDS).to_json()
+    assert Contract.from_json(doc, strict=True).strict
+    assert not Contract.from_json(doc).strict
+    with pytest.raises(ValidationError, match="strict"):
+        Contract({}, strict="yes")  # type: ignore[arg-type]
+
+
+def test_null_members_of_insert_opts_are_unset() -> None:
+    doc = {
+        "riverboat_contract": 1,
+        "kinds": {
+            "a": {
+                "args_schema": {},
+                "insert_opts": {"queue": "q", "priority": None, "tags": None, "unique_opts": None},
+            },
+            "b": {
+                "args_schema": {},
+                "insert_opts": {
+                    "metadata": None,
+                    "scheduled_at": None,
+                    "unique_opts": {
+                        "by_args": None,
+                        "by_period_seconds": 60,
+                        "by_queue": None,
+                        "by_state": None,
+                        "exclude_kind": None,
+                    },
+                },
+            },
+            "c": {"args_schema": {}, "insert_opts": {"unique_opts": {"by_args": None, "by_queue": True}}},
+        },
+    }
+    contract = Contract.from_json(doc)
+    assert contract.kinds["a"].insert_opts == InsertOpts(queue="q")
+    assert contract.kinds["b"].insert_opts == InsertOpts(unique_opts=UniqueOpts(by_period=timedelta(minutes=1)))
+    assert contract.kinds["c"].insert_opts == InsertOpts(unique_opts=UniqueOpts(by_queue=True))
+    assert Contract.from_json(contract.to_json()).to_json() == contract.to_json()
+
+
+def _violation(schema: dict[str, Any] | bool, args: Any) -> tuple[str, str]:
+    with pytest.raises(ArgsContractError) as err:
+        Contract({"k": KindContract(schema)}).check("k", json.dumps(args).encode())
+    return err.value.pointer, err.value.keyword
+
+
+SHIP = Contract.from_json(
+    {
+        "riverboat_contract": 1,
+        "kinds": {
+            "ship_order": {
+                "args_schema": {
+                    "type": "object",
+                    "properties": {
+                        "order_id": {"type": "integer"},
+                        "items": {"type": "array", "items": {"type": "string"}},
+                    },
+                    "required": ["order_id", "items"],
+                }
+            }
+        },
+    }
+).kinds["ship_order"].args_schema
+OPTIONAL_B = {"properties": {"a": {"anyOf": [{"type": "null"}, {"properties": {"b": {"type": "integer"}}}]}}}
+
+
+# spec/05-args-contract.md#violations: the failed keyword with the shortest pointer.
+@pytest.mark.parametrize(
+    ("schema", "args", "expected"),
+    [
+        (SHIP, {"order_id": "7", "items": [1]}, ("/order_id", "type")),  # the spec's example
+        (SHIP, {"items": [1]}, ("", "required")),
+        ({"required": ["to"]}, {}, ("", "required")),
+        ({"properties": {"m": {"required": ["to"]}}}, {"m": {}}, ("/m", "required")),
+        # anyOf, oneOf, not and contains are the violation themselves, not what fails inside them.
+        (OPTIONAL_B, {"a": {"b": "x"}}, ("/a", "anyOf")),
+        ({"properties": {"a": {"oneOf": [{"type": "string"}, {"type": "integer"}]}}}, {"a": 1.5}, ("/a", "oneOf")),
+        ({"properties": {"a": {"not": {"properties": {"b": {"const": 1}}}}}}, {"a": {"b": 1}}, ("/a", "not")),
+        ({"properties": {"l": {"contains": {"const": 1}}}}, {"l": [2, {"x": 3}]}, ("/l", "contains")),
+        # Member keywords point at the object.
+        ({"properties": {"m": {"propertyNames": {"maxLength": 2}}}}, {"m": {"abc": 1}}, ("/m", "propertyNames")),
+        ({"properties": {"m": {"additionalProperties": False}}}, {"m": {"x": 1}}, ("/m", "additionalProperties")),
+        ({"dependentRequired": {"a": ["b"]}}, {"a": 1}, ("", "dependentRequired")),
+        ({"properties": {"m": {"minProperties": 2}}}, {"m": {"x": 1}}, ("/m", "minProperties")),
+        # Applicators are looked through, a false subschema included.
+        ({"additionalProperties": {"type": "integer"}}, {"z": "x"}, ("/z", "type")),
+        ({"$defs": {"n": {"maximum": 1}}, "properties": {"a": {"$ref": "#/$defs/n"}}}, {"a": 2}, ("/a", "maximum")),
+        ({"allOf": [{"properties": {"a": {"type": "string"}}}]}, {"a": 1}, ("/a", "type")),
+        ({"properties": {"a": False}}, {"a": 1}, ("/a", "false")),
+        ({"properties": {"l": {"prefixItems": [{}], "items": False}}}, {"l": [1, 2]}, ("/l/1", "false")),
+        (False, {}, ("", "false")),
+        # The shortest pointer wins, wherever it is in the schema.
+        ({"properties": {"a": {"properties": {"b": {"type": "string"}}}, "z": {"type": "string"}}},
+         {"a": {"b": 1}, "z": 1}, ("/z", "type")),
+        ({"properties": {"a": {"items": {"type": "string"}}}, "required": ["x"]}, {"a": [1]}, ("", "required")),
+        # Equally short: the smaller pointer, whatever order the members or schema come in.
+        ({"additionalProperties": {"type": "integer"}}, {"z": "x", "b": "y", "m": "w"}, ("/b", "type")),
+        ({"properties": {"z": {"type": "string"}, "a": {"type": "string"}}}, {"z": 1, "a": 1}, ("/a", "type")),
+    ],
+)
+def test_the_reported_violation_follows_the_spec(
+    schema: dict[str, Any] | bool, args: Any, expected: tuple[str, str]
+) -> None:
+    assert _violation(schema, args) == expected
+
+
+def test_meta_schema_violations_follow_the_same_rule() -> None:
+    doc = {"riverboat_contract": 1, "kinds": {"k": {"args_schema": {}, "insert_opts": {"unique_opts": {}}}}}
+    doc["kinds"]["k"]["insert_opts"]["unique_opts"] = {"by_args": ["a", ""], "by_queue": "yes"}
+    with pytest.raises(ValidationError) as err:
+        Contract.from_json(doc)
+    assert err.value.field == "contract at JSON pointer '/kinds/k/insert_opts/unique_opts/by_args'"
+    assert err.value.message.startswith("oneOf: ")
 
 
 def _count(conn: psycopg.Connection[Any]) -> int:
@@ -132,11 +252,19 @@ def test_client_with_contract(db_url: str, conn: psycopg.Connection[Any]) -> Non
             client.insert_many(
                 [Ping(n=1), RawArgs("ship_order", {"order_id": 3, "address": {"city": "c", "zip": "z"}, "items": [1]})]
             )
-        with pytest.raises(UnknownKindError):
-            client.insert(RawArgs("unknown_kind", {}))
         with pytest.raises(ArgsContractError, match="required"):
             client.insert_many_fast([RawArgs("ping", {}), RawArgs("ship_order", {"order_id": 9})])
-    assert _count(conn) == 2
+        # A kind the contract does not list is inserted unchecked.
+        assert client.insert(RawArgs("unlisted_kind", {"n": "anything"})).job.kind == "unlisted_kind"
+    assert _count(conn) == 3
+    strict = Contract.from_json(contract.to_json(), strict=True)
+    with Client(db_url, contract=strict) as client:
+        with pytest.raises(UnknownKindError):
+            client.insert_many([Ping(n=1), RawArgs("unlisted_kind", {})])
+        with pytest.raises(UnknownKindError):
+            client.insert_many_fast([Ping(n=1), RawArgs("unlisted_kind", {})])
+        client.insert(Ping(n=2))
+    assert _count(conn) == 4
 
 
 def test_contract_default_does_not_override_per_insert_opts(db_url: str) -> None:

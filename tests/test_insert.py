@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar
@@ -20,12 +21,13 @@ from riverboat._insert import (
     copy_row,
     fold_duplicates,
     notify_queues_of_params,
+    results_in_input_order,
     split_item,
 )
 from riverboat._states import JobState
 from riverboat._unique import UniqueOpts
 from riverboat.args import RawArgs, args_json_schema, encode_args, kind_of
-from riverboat.errors import ValidationError
+from riverboat.errors import RiverboatError, ValidationError
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, 678900, tzinfo=UTC)
 DEFAULTS = ClientDefaults()
@@ -275,8 +277,135 @@ def test_fold_duplicates_one_row_per_key(batch: list[tuple[int, bool]]) -> None:
         assert folded.repeats[i] is (first != i)
 
 
+def _stored(job_id: int, ord_: int, *, duplicate: bool = False) -> dict[str, Any]:
+    """One row of job_insert_many.sql."""
+    return {
+        "ord": ord_,
+        "id": job_id,
+        "state": "available",
+        "attempt": 0,
+        "max_attempts": 25,
+        "attempted_at": None,
+        "attempted_by": None,
+        "created_at": NOW,
+        "errors": None,
+        "finalized_at": None,
+        "kind": "k",
+        "metadata": {},
+        "args": {},
+        "priority": 1,
+        "queue": "default",
+        "scheduled_at": NOW,
+        "tags": [],
+        "unique_key": None,
+        "unique_states": None,
+        "unique_skipped_as_duplicate": duplicate,
+    }
+
+
+def test_results_are_placed_by_ordinal_not_by_row_order() -> None:
+    unique = InsertOpts(unique_opts=UniqueOpts(by_args=True))
+    batch = fold_duplicates([build(Simple(1)), build(Simple(2), unique), build(Simple(3)), build(Simple(2), unique)])
+    # Three statement rows (the repeat is folded), returned in an order of their own.
+    stored = [_stored(30, 3), _stored(7, 2, duplicate=True), _stored(10, 1)]
+    results = results_in_input_order(batch, stored)
+    outcomes = [(r.job.id, r.unique_skipped_as_duplicate) for r in results]
+    assert outcomes == [(10, False), (7, True), (30, False), (7, True)]
+
+
+@pytest.mark.parametrize("ordinals", [[1, 2], [1, 1, 2], [1, 2, 2], [0, 1, 2], [1, 2, 4], [1, 2, 3, 3]], ids=str)
+def test_a_missing_or_repeated_ordinal_is_an_error(ordinals: list[int]) -> None:
+    batch = fold_duplicates([build(Simple(n)) for n in range(3)])
+    with pytest.raises(RiverboatError, match="insert returned"):
+        results_in_input_order(batch, [_stored(100 + i, o) for i, o in enumerate(ordinals)])
+
+
 def test_encode_args_and_kind() -> None:
     assert kind_of(Simple(1)) == "conformance_simple"
-    assert encode_args(RawArgs("k", '{"b":1, "a":2}')) == b'{"b":1, "a":2}'
+    assert encode_args(RawArgs("k", '{"b":1, "a":2}')) == b'{"b":1,"a":2}'
     assert encode_args(RawArgs("k", {"x": "\u2028"})) == b'{"x":"\\u2028"}'
     assert args_json_schema(Simple)["properties"] == {"id": {"title": "Id", "type": "integer"}}
+
+
+# spec/03-insert.md#json-text, its table.
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [
+        ('{ "z" : 1,\n  "a" : [ 3 , 2.50 , 1e2 ] }', b'{"z":1,"a":[3,2.50,1e2]}'),
+        ('{"m": {"y" : "<b> & \\u00e9 \\/"}}', b'{"m":{"y":"\\u003cb\\u003e \\u0026 \\u00e9 \\/"}}'),
+        ('{"a":1,"a":2}', b'{"a":1,"a":2}'),
+        ('\t{"s":" \\" \\\\ ",\r\n"u":"\u2028\u2029é😀"} ', '{"s":" \\" \\\\ ","u":"\\u2028\\u2029é😀"}'.encode()),
+    ],
+)
+def test_json_text_is_compacted_as_river_go_stores_it(text: str, stored: bytes) -> None:
+    assert encode_args(RawArgs("k", text)) == stored
+    assert encode_args(RawArgs("k", text.encode())) == stored
+
+
+@pytest.mark.parametrize(
+    ("raw", "rule"),
+    [
+        (b'{"a":"\xff"}', "json"),  # not UTF-8
+        ('{"a":"\ud800"}', "json"),  # a lone surrogate is not UTF-8 text
+        ('\ufeff{"a":1}', "json"),
+        ('{"a":1,}', "json"),
+        ('{"a":NaN}', "json"),
+        ("[" * 100_000, "json"),
+        ('[{"a":1}]', "type"),
+        ('"{}"', "type"),
+    ],
+)
+def test_bad_json_text(raw: str | bytes, rule: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        encode_args(RawArgs("k", raw))
+    assert (err.value.field, err.value.rule) == ("args", rule)
+
+
+_plain_keys = st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), max_size=4)
+_plain = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), _plain_keys),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(_plain_keys, inner, max_size=3)),
+    max_leaves=10,
+)
+
+
+@given(st.dictionaries(_plain_keys, _plain, max_size=5), st.sampled_from([None, 0, 2, "\t"]))
+def test_json_text_of_a_value_is_stored_as_the_value_is(value: dict[str, Any], indent: int | str | None) -> None:
+    # Python writes these values as Go does, up to whitespace and the HTML escapes.
+    text = json.dumps(value, indent=indent, ensure_ascii=False)
+    assert encode_args(RawArgs("k", text)) == encode_args(RawArgs("k", value))
+
+
+NUL_ARGS: list[Any] = [
+    RawArgs("k", {"s": "a\x00b"}),
+    RawArgs("k", {"a\x00": 1}),
+    RawArgs("k", {"deep": [{"x": ["\x00"]}]}),
+    RawArgs("k", '{"s":"a\\u0000b"}'),
+    RawArgs("k", '{"k\\u0000":1}'),
+    RawArgs("k", '{"s":"\\\\\\u0000"}'),  # an escaped backslash, then the escape of U+0000
+    Simple(id="\x00"),  # type: ignore[arg-type]
+]
+
+
+@pytest.mark.parametrize("args", NUL_ARGS)
+def test_nul_in_args_is_refused_before_sending(args: Any) -> None:
+    with pytest.raises(ValidationError) as err:
+        build(args)
+    assert (err.value.field, err.value.rule) == ("args", "json")
+
+
+@pytest.mark.parametrize("metadata", [{"s": "a\x00"}, {"a\x00": 1}, {"n": {"deep": ["\x00"]}}])
+def test_nul_in_metadata_is_refused_before_sending(metadata: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError) as err:
+        build(Simple(1), InsertOpts(metadata=metadata))
+    assert (err.value.field, err.value.rule) == ("metadata", "json")
+    with pytest.raises(ValidationError) as err:
+        InsertResolver(DEFAULTS, NOW).build(Simple(1), None, metadata)
+    assert (err.value.field, err.value.rule) == ("metadata", "json")
+
+
+def test_text_that_only_looks_like_a_nul_escape_is_stored() -> None:
+    # "\\u0000" is an escaped backslash followed by the letters u0000.
+    assert encode_args(RawArgs("k", '{"s":"\\\\u0000"}')) == b'{"s":"\\\\u0000"}'
+    assert build(Simple(1), InsertOpts(metadata={"s": "\\u0000"})).metadata == b'{"s":"\\\\u0000"}'
+    assert encode_args(RawArgs("k", {"s": "\x01\u0100"})) == '{"s":"\\u0001\u0100"}'.encode()

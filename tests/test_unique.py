@@ -31,6 +31,7 @@ from riverboat._unique import (
     unique_key,
     unique_states_mask,
 )
+from riverboat.args import RawArgs, encode_args
 from riverboat.errors import ValidationError
 from tests.helpers import go_binary
 
@@ -223,6 +224,8 @@ def test_states_mask() -> None:
         ({"by_args": "account.id"}, "by_args", "sequence of dotted paths"),
         ({"by_args": ("",)}, "by_args", "non-empty string"),
         ({"by_args": ("items.0",)}, "by_args", "not array indexes"),
+        ({"by_args": ("007",)}, "by_args", "not array indexes"),
+        ({"by_args": ("a.-1",)}, "by_args", "not array indexes"),
         ({"by_args": ("a..b",)}, "by_args", "not array indexes"),
     ],
 )
@@ -230,6 +233,26 @@ def test_invalid_opts(kwargs: dict[str, Any], field: str, rule: str) -> None:
     with pytest.raises(ValidationError, match=rule) as info:
         UniqueOpts(**kwargs)
     assert info.value.field == f"unique_opts.{field}"
+
+
+@pytest.mark.parametrize(
+    "period", [timedelta(seconds=1, microseconds=500), timedelta(seconds=1.5), timedelta(hours=1, microseconds=1)]
+)
+def test_period_is_whole_seconds(period: timedelta) -> None:
+    with pytest.raises(ValidationError, match="whole number of seconds") as info:
+        UniqueOpts(by_period=period)
+    assert (info.value.field, info.value.rule) == ("unique_opts.by_period", "range")
+    assert UniqueOpts(by_period=timedelta(seconds=13)).by_period == timedelta(seconds=13)
+
+
+@pytest.mark.parametrize("path", ["\u0663", "a.\u0663\u0660", "\u00b2", "v2", "-2", "a.-1x", "x1.5x"])
+def test_only_ascii_digits_make_an_array_index(path: str) -> None:
+    # spec/04-unique.md#paths: digits outside ASCII, and components merely holding digits, are keys.
+    UniqueOpts(by_args=(path,))
+
+
+def test_a_non_ascii_digit_key_is_selected() -> None:
+    assert canonical_args('{"\u0663":1,"3":2}'.encode(), ("\u0663",)) == '{"\u0663":1}'.encode()
 
 
 def test_opts_normalize_and_is_unique() -> None:
@@ -280,7 +303,8 @@ GO_CASES = [
            scheduled_at=datetime(2025, 12, 31, 20, 0, tzinfo=PST)),
     GoCase("now_7m", b"{}", UniqueOpts(by_period=timedelta(minutes=7)), now=NOW.astimezone(PST)),
     GoCase("now_7d", b"{}", UniqueOpts(by_period=timedelta(days=7))),
-    GoCase("odd_period", b"{}", UniqueOpts(by_period=timedelta(seconds=1, microseconds=500))),
+    # 13 s does not divide the seconds from Go's zero time to the Unix epoch.
+    GoCase("odd_period", b"{}", UniqueOpts(by_period=timedelta(seconds=13))),
     GoCase("everything", encode({"b": 1, "a": "<>"}),
            UniqueOpts(by_args=True, by_period=timedelta(hours=2), by_queue=True, exclude_kind=True,
                       by_state=(S.AVAILABLE, S.PENDING, S.RUNNING, S.SCHEDULED, S.DISCARDED)),
@@ -392,16 +416,24 @@ JSON_TEXTS = [
     '{"a":1, "a":2,  "s":" spaces  inside ", "t":"\\\\"}',
     '{"account": { "region" : "eu&<>",  "id" : "x" }, "label" : [ 1 , { "b" : 2 } ] }',
     '{ "id" : 42, "s" : "<b>" }',
+    '{"q" : "say \\"hi\\" " , "n" : -0.0e+5 ,"e":"\\u00e9\\/\\u2028" , "h": "\\u003c&"}',
 ]
 
 
-def test_river_go_compacts_json_text_as_the_spec_says(river_db_url: str) -> None:
+def test_json_text_is_compacted_as_the_spec_says() -> None:
+    for text in JSON_TEXTS:
+        assert encode_args(RawArgs("k", text)) == _spec_compact(text), text
+        assert encode_args(RawArgs("k", text.encode())) == _spec_compact(text), text
+
+
+def test_river_go_compacts_json_text_as_we_do(river_db_url: str) -> None:
+    # River Go hashes json.Marshal of the text (a json.RawMessage), which compacts it.
     cases = [GoCase("conformance_all_args", text.encode(), opts, selection=selection)
              for text in JSON_TEXTS
              for opts, selection in ((BY_ARGS, ""), (UniqueOpts(by_args=ACCOUNT), "account"))]
     theirs = river_keys(river_db_url, cases)
     for case, (key, _) in zip(cases, theirs, strict=True):
-        compact = _spec_compact(case.args.decode())
+        compact = encode_args(RawArgs(case.kind, case.args))
         ours = unique_key(kind=case.kind, encoded_args=compact, queue=case.queue, opts=case.opts,
                           scheduled_at=None, now=case.now)
         assert ours.hex() == key, (case, compact)
@@ -425,7 +457,7 @@ SPEC_VECTORS = [
 
 @pytest.mark.parametrize(("kind", "text", "by_args", "expected"), SPEC_VECTORS)
 def test_spec_vectors(kind: str, text: str, by_args: bool | tuple[str, ...], expected: str) -> None:
-    key = unique_key(kind=kind, encoded_args=_spec_compact(text), queue="default",
+    key = unique_key(kind=kind, encoded_args=encode_args(RawArgs(kind, text)), queue="default",
                      opts=UniqueOpts(by_args=by_args), scheduled_at=None, now=NOW)
     assert key.hex() == expected
 

@@ -123,24 +123,15 @@ class PythonAdapter:
         self._run = runner.run
         self._client = AsyncClient(self._url, schema=self._schema)
         self._contract_kinds: dict[str, KindContract] = {}
-        self._contract_client: AsyncClient | None = None
         self._txs: dict[str, psycopg.AsyncConnection[Any]] = {}
-
-    def _client_for(self, items: list[InsertManyParams]) -> AsyncClient:
-        # A client with a contract refuses kinds outside it, so it only takes batches of contracted kinds.
-        kinds = {item.args.kind for item in items if isinstance(item.args, RawArgs)}
-        if self._contract_client is not None and kinds and kinds <= set(self._contract_kinds):
-            return self._contract_client
-        return self._client
 
     def _insert(self, jobs: list[dict[str, Any]], handle: str | None = None) -> list[dict[str, Any]]:
         try:
             items = [insert_item(job) for job in jobs]
-            client = self._client_for(items)
             if handle is None:
-                results = self._run(client.insert_many(items))
+                results = self._run(self._client.insert_many(items))
             else:
-                results = self._run(client.insert_many_tx(self._tx(handle), items))
+                results = self._run(self._client.insert_many_tx(self._tx(handle), items))
         except ArgsContractError as exc:
             raise RpcFailure(
                 -32002, str(exc), {"reason": "contract_violation", "pointer": exc.pointer, "rule": exc.keyword}
@@ -188,7 +179,9 @@ class PythonAdapter:
         except ValidationError as exc:
             raise RpcFailure(-32602, str(exc), {"field": "contract", "rule": exc.rule}) from exc
         self._contract_kinds = kinds
-        self._contract_client = AsyncClient(self._url, schema=self._schema, contract=contract)
+        # A contract checks only the kinds it lists, so one client inserts every kind.
+        self._run(self._client.close())
+        self._client = AsyncClient(self._url, schema=self._schema, contract=contract)
         return {}
 
     def handle(self, method: str, params: dict[str, Any]) -> Any:

@@ -234,6 +234,21 @@ _NEEDS_FIXUP = re.compile("[<>&\u2028\u2029]").search
 _plain_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
 
+# Whitespace between tokens; a string token is matched whole so that its spaces are kept.
+_INSIGNIFICANT_WHITESPACE = re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")|[ \t\n\r]+', re.DOTALL)
+_HAS_WHITESPACE = re.compile(r"[ \t\n\r]").search
+
+
+def compact(text: str) -> str:
+    """Valid JSON text as ``json.Marshal`` writes a ``MarshalJSON`` result: whitespace
+    between tokens removed, HTML characters and U+2028/U+2029 escaped, every other byte
+    kept (spec/03-insert.md#json-text). Outside strings those characters can only be
+    whitespace, so both steps apply to the whole text."""
+    if _HAS_WHITESPACE(text) is not None:
+        text = _INSIGNIFICANT_WHITESPACE.sub(r"\1", text)
+    return text if _NEEDS_FIXUP(text) is None else text.translate(_PLAIN_FIXUPS)
+
+
 def _text(value: object, field: str) -> str:
     if _is_plain(value):
         try:

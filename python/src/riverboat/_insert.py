@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import Any, NamedTuple, TypeAlias, TypeVar
+from typing import Any, NamedTuple, TypeAlias, TypeVar, cast
 
 from riverboat._defaults import MAX_ATTEMPTS_DEFAULT, PRIORITY_DEFAULT, QUEUE_DEFAULT
 from riverboat._gojson import encode
@@ -19,6 +19,7 @@ from riverboat._rules import (
     validate_metadata,
     validate_priority,
     validate_queue_name,
+    validate_storable_json,
     validate_tags,
 )
 from riverboat._states import JobState
@@ -131,6 +132,11 @@ class _Resolved:
     unique_states: int | None
 
 
+def encode_metadata(metadata: Mapping[str, Any]) -> bytes:
+    """Metadata as stored: Go ``encoding/json`` bytes that ``jsonb`` can hold."""
+    return validate_storable_json("metadata", encode(metadata, "metadata"))
+
+
 def _resolve(given: InsertOpts, kind_opts: InsertOpts, defaults: ClientDefaults) -> _Resolved:
     """Per-insert options, then the kind's defaults, then the client's; state pending >
     scheduled (any explicit scheduled_at) > available."""
@@ -152,7 +158,7 @@ def _resolve(given: InsertOpts, kind_opts: InsertOpts, defaults: ClientDefaults)
         state=state,
         tags=tuple(_first(given.tags, kind_opts.tags, ())),
         metadata=metadata,
-        encoded_metadata=encode(metadata, "metadata"),
+        encoded_metadata=encode_metadata(metadata),
         unique=unique,
         unique_states=None if unique is None else unique_states_mask(unique),
     )
@@ -201,7 +207,7 @@ class InsertResolver:
                 now=now,
             )
         metadata = (
-            encode({**resolved.metadata, **extra_metadata}, "metadata") if extra_metadata else resolved.encoded_metadata
+            encode_metadata({**resolved.metadata, **extra_metadata}) if extra_metadata else resolved.encoded_metadata
         )
         return InsertParams(
             kind,
@@ -326,12 +332,20 @@ def split_item(item: InsertManyItem) -> InsertManyParams:
 
 
 def results_in_input_order(batch: Batch, stored: Sequence[Mapping[str, Any]]) -> list[InsertResult]:
-    """One result per input, from the statement's rows (returned in statement order)."""
-    if len(stored) != len(batch.rows):
-        raise RiverboatError(f"insert returned {len(stored)} rows for {len(batch.rows)} jobs")
-    jobs = [Job.from_row(row) for row in stored]
+    """One result per input, from the statement's rows, each placed by its ``ord`` (its
+    1-based position in ``batch.rows``), never by the order rows came back in."""
+    placed: list[Mapping[str, Any] | None] = [None] * len(batch.rows)
+    for row in stored:
+        position = row["ord"] - 1
+        if not 0 <= position < len(placed) or placed[position] is not None:
+            raise RiverboatError(f"insert returned ordinal {row['ord']} for a batch of {len(placed)} jobs")
+        placed[position] = row
+    if len(stored) != len(placed):
+        raise RiverboatError(f"insert returned {len(stored)} rows for {len(placed)} jobs")
+    rows = cast(list[Mapping[str, Any]], placed)
+    jobs = [Job.from_row(row) for row in rows]
     return [
-        InsertResult(jobs[source], repeat or bool(stored[source]["unique_skipped_as_duplicate"]))
+        InsertResult(jobs[source], repeat or bool(rows[source]["unique_skipped_as_duplicate"]))
         for source, repeat in zip(batch.sources, batch.repeats, strict=True)
     ]
 

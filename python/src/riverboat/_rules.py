@@ -123,6 +123,21 @@ def validate_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
     return dict(metadata)
 
 
+# Each escape of JSON text, matched left to right so that an escaped backslash followed by
+# "u0000" is not mistaken for the escape of U+0000.
+_JSON_ESCAPE = re.compile(rb"\\(?:u0000|.)", re.DOTALL)
+_NUL_ESCAPE = b"\\u0000"
+
+
+def validate_storable_json(field: str, encoded: bytes) -> bytes:
+    """Encoded JSON (args or metadata) that ``jsonb`` can store: PostgreSQL refuses U+0000
+    with SQLSTATE 22P05, which would abort the caller's transaction (spec/03-insert.md#nul).
+    Valid JSON text can hold U+0000 only as the escape ``\\u0000``."""
+    if _NUL_ESCAPE in encoded and any(m.group() == _NUL_ESCAPE for m in _JSON_ESCAPE.finditer(encoded)):
+        raise ValidationError(field, "json", "must not hold U+0000 in any key or string (jsonb cannot store it)")
+    return encoded
+
+
 def validate_bool(field: str, value: bool) -> bool:
     if not isinstance(value, bool):
         raise ValidationError(field, "type", "must be a boolean", value)

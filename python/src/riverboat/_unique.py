@@ -25,7 +25,7 @@ DEFAULT_UNIQUE_STATES_MASK = states_to_mask(DEFAULT_UNIQUE_STATES)
 
 # Go's zero time, from which time.Time.Truncate counts periods.
 _GO_ZERO_TIME = _dt.datetime(1, 1, 1, tzinfo=_dt.UTC)
-_MICROSECOND = _dt.timedelta(microseconds=1)
+_SECOND = _dt.timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,13 @@ class UniqueOpts:
         if self.by_period is not None:
             if not isinstance(self.by_period, _dt.timedelta):
                 raise ValidationError("unique_opts.by_period", "type", "must be a timedelta", self.by_period)
-            if self.by_period < _dt.timedelta(seconds=1):
+            if self.by_period < _SECOND:
                 raise ValidationError("unique_opts.by_period", "range", "must be at least 1 second", self.by_period)
+            if self.by_period % _SECOND:
+                # Then the period's bound depends only on whole seconds, whatever a clock's precision.
+                raise ValidationError(
+                    "unique_opts.by_period", "range", "must be a whole number of seconds", self.by_period
+                )
         if self.by_state is not None:
             if isinstance(self.by_state, str):
                 raise ValidationError("unique_opts.by_state", "type", "must be a sequence of job states", self.by_state)
@@ -95,12 +100,13 @@ def unique_states_mask(opts: UniqueOpts) -> int:
 
 
 def period_lower_bound(at: _dt.datetime, period: _dt.timedelta) -> _dt.datetime:
-    """Start of the period containing ``at``, counting periods from Go's zero time, in UTC."""
+    """Start of the period containing ``at``, counting periods (whole seconds) from Go's
+    zero time, in UTC: only the whole seconds of ``at`` matter."""
     if at.utcoffset() is None:
         raise ValidationError("scheduled_at", "format", "must be timezone-aware", at)
-    since_zero = (at - _GO_ZERO_TIME) // _MICROSECOND
-    step = period // _MICROSECOND
-    return _GO_ZERO_TIME + _dt.timedelta(microseconds=since_zero - since_zero % step)
+    since_zero = (at - _GO_ZERO_TIME) // _SECOND
+    step = period // _SECOND
+    return _GO_ZERO_TIME + _dt.timedelta(seconds=since_zero - since_zero % step)
 
 
 def unique_key(
@@ -175,6 +181,10 @@ def _canonical_key(key: str) -> bytes:
 _PLAIN_KEY = re.compile("[ !#-\\[\\]-\x7f]*").fullmatch
 
 
+# Components River's path setter reads as array positions (ASCII digits index, -1 appends).
+_ARRAY_INDEX = re.compile("[0-9]+|-1").fullmatch
+
+
 def _split_path(path: object) -> list[str]:
     """Components of a dotted path; a backslash makes the next character literal."""
     if not isinstance(path, str) or not path:
@@ -192,8 +202,7 @@ def _split_path(path: object) -> list[str]:
             current.append(ch)
     components.append("".join(current))
     for component in components:
-        # River's path setter treats numeric components as array indexes.
-        if not component or component.isdigit() or component == "-1":
+        if not component or _ARRAY_INDEX(component) is not None:
             raise ValidationError(
                 "unique_opts.by_args",
                 "path",

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeAlias
 
 from pydantic import TypeAdapter
 
-from riverboat._gojson import encode
+from riverboat._gojson import compact, encode
+from riverboat._rules import validate_storable_json
 from riverboat.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -41,7 +42,8 @@ class JobArgs(Protocol):
 @dataclass(frozen=True)
 class RawArgs:
     """Args of a kind defined elsewhere: a mapping, or JSON text of an object, which is
-    then stored exactly as given (its bytes also feed the unique key)."""
+    stored compacted as River Go stores a ``json.RawMessage`` (spec/03-insert.md#json-text);
+    those bytes also feed the unique key."""
 
     kind: str
     args: Mapping[str, Any] | str | bytes
@@ -67,27 +69,36 @@ def kind_of(args: ArgsLike) -> str:
     return kind
 
 
+def _json_text(raw: str | bytes) -> bytes:
+    """JSON text of an object, compacted as Go's ``json.Marshal`` compacts it."""
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        value = json.loads(text, parse_constant=_reject_constant)
+        encoded = compact(text).encode("utf-8")  # fails for a str holding a lone surrogate
+    except (ValueError, RecursionError) as exc:
+        raise ValidationError("args", "json", f"must be UTF-8 JSON text: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ValidationError("args", "type", "must be a JSON object")
+    return encoded
+
+
 def encode_args(args: ArgsLike) -> bytes:
-    """The args as stored: Go ``encoding/json`` bytes of a JSON object."""
+    """The args as stored and hashed: Go ``encoding/json`` bytes of a JSON object that
+    ``jsonb`` can hold."""
     if isinstance(args, RawArgs):
         raw = args.args
         if isinstance(raw, str | bytes):
-            text = raw.encode("utf-8") if isinstance(raw, str) else raw
-            try:
-                value = json.loads(text, parse_constant=_reject_constant)
-            except ValueError as exc:
-                raise ValidationError("args", "json", f"must be JSON text: {exc}", raw) from exc
-            if not isinstance(value, dict):
-                raise ValidationError("args", "type", "must be a JSON object", raw)
-            return text
-        if not isinstance(raw, Mapping):
-            raise ValidationError("args", "type", "must be a JSON object (a mapping)", raw)
-        return encode(dict(raw))
-    kind_of(args)
-    encoded = encode(args)
-    if not encoded.startswith(b"{"):
-        raise ValidationError("args", "type", "must encode to a JSON object", args)
-    return encoded
+            encoded = _json_text(raw)
+        elif isinstance(raw, Mapping):
+            encoded = encode(dict(raw))
+        else:
+            raise ValidationError("args", "type", "must be a JSON object (a mapping) or JSON text", raw)
+    else:
+        kind_of(args)
+        encoded = encode(args)
+        if not encoded.startswith(b"{"):
+            raise ValidationError("args", "type", "must encode to a JSON object", args)
+    return validate_storable_json("args", encoded)
 
 
 def args_json_schema(cls: type[Any]) -> dict[str, Any]:

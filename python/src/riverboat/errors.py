@@ -68,13 +68,13 @@ def _short_repr(value: object, limit: int = 200) -> str:
 
 
 class UnknownKindError(ValidationError):
-    """The client has a job-args contract and the kind is not in it."""
+    """The client's job-args contract is strict and does not list the kind (spec/05-args-contract.md#strict-mode)."""
 
     code: ClassVar[str] = "unknown_kind"
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
-        super().__init__("kind", "choice", "is not in the client's job-args contract", kind)
+        super().__init__("kind", "choice", "is not in the client's strict job-args contract", kind)
 
 
 class ArgsContractError(ValidationError):
