@@ -35,6 +35,7 @@ from riverboat import (
     cancellation_requested,
     snooze,
 )
+from riverboat.errors import ValidationError
 from riverboat.middleware import InsertNext, SyncInsertNext, WorkNext
 from tests.helpers import await_until
 from tests.worker_support import job_row, states
@@ -335,3 +336,21 @@ async def test_a_worker_that_swallows_a_remote_cancel_and_returns_is_completed(
         await client.job_cancel(job.id)
         await _until_state(conn, job.id, "completed")
     assert job_row(conn, job.id)["errors"] is None
+
+
+class PutsNul(Middleware):
+    async def insert_many(self, params: list[JobInsertParams], call_next: InsertNext) -> list[InsertResult]:
+        params[0].metadata["note"] = "a\x00b"
+        return await call_next()
+
+
+async def test_what_insert_middleware_changes_is_checked_before_sending(db_url: str) -> None:
+    async with (
+        AsyncClient(db_url, middleware=[PutsNul()]) as client,
+        await psycopg.AsyncConnection.connect(db_url) as tx,
+    ):
+        with pytest.raises(ValidationError) as refused:
+            await client.insert_tx(tx, RawArgs("k", {}))
+        assert (refused.value.field, refused.value.rule) == ("metadata", "json")
+        # Nothing was sent: the caller's transaction is still usable.
+        await tx.execute("SELECT 1")

@@ -16,8 +16,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from riverboat._gojson import encode
-from riverboat._insert import InsertManyItem, InsertParams, split_item
+from riverboat._insert import InsertManyItem, InsertParams, encode_metadata, split_item
+from riverboat._rules import validate_storable_json
 from riverboat.args import RawArgs
 from riverboat.errors import ValidationError
 from riverboat.job import InsertResult
@@ -100,13 +100,17 @@ def _params(row: InsertParams) -> JobInsertParams:
 
 
 def _row(params: JobInsertParams) -> InsertParams:
+    """The row to insert, as the plugins left it; what they changed is checked again, so a
+    middleware can't make the statement fail in the caller's transaction."""
     if not isinstance(params.metadata, dict):
         raise ValidationError(
             "metadata", "type", "insert middleware must leave metadata a JSON object", params.metadata
         )
+    if not isinstance(params.args, bytes):
+        raise ValidationError("args", "type", "insert middleware must leave args encoded JSON bytes", params.args)
     return InsertParams(
         kind=params.kind,
-        args=params.args,
+        args=validate_storable_json("args", params.args),
         queue=params.queue,
         priority=params.priority,
         max_attempts=params.max_attempts,
@@ -114,7 +118,7 @@ def _row(params: JobInsertParams) -> InsertParams:
         scheduled_at=params.scheduled_at,
         state=params.state,
         tags=tuple(params.tags),
-        metadata=encode(params.metadata, "metadata"),
+        metadata=encode_metadata(params.metadata),
         unique_key=params.unique_key,
         unique_states=params.unique_states,
     )
