@@ -295,8 +295,10 @@ async def test_insert_and_duplicates(client: AsyncClient) -> None:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.integers(0, 4), st.booleans()), min_size=1, max_size=12))
-async def test_random_duplicates_one_row_per_key_in_input_order(db_url: str, batch: list[tuple[int, bool]]) -> None:
-    async with await psycopg.AsyncConnection.connect(db_url) as tx_conn, AsyncClient(db_url) as client:
+async def test_random_duplicates_one_row_per_key_in_input_order(
+    client: AsyncClient, db_url: str, batch: list[tuple[int, bool]]
+) -> None:
+    async with await psycopg.AsyncConnection.connect(db_url) as tx_conn:
         items = [(SendEmail(to=str(n)), UNIQUE if unique else None) for n, unique in batch]
         results = await client.insert_many_tx(tx_conn, items)
         assert [r.job.args["to"] for r in results] == [str(n) for n, _ in batch]
