@@ -13,8 +13,8 @@ import pytest
 
 from riverboat import AsyncClient, JobListParams, JobState, RawArgs, ValidationError
 from tests import maintenance_support
+from tests.db_support_async import Listener, insert_job, insert_queue, listening
 from tests.helpers import await_until
-from tests.maintenance_support import NotificationRelay, insert_job, insert_queue
 
 aconn = maintenance_support.aconn
 river_url = maintenance_support.river_url
@@ -84,23 +84,23 @@ async def test_queue_changes_and_their_notifications_wait_for_commit(
     client: AsyncClient, tx_conn: Any, aconn: Any, river_url: str
 ) -> None:
     await insert_queue(aconn, "alpha")
-    async with NotificationRelay(river_url, "public.river_control") as relay:
+    async with listening(river_url, "public.river_control") as listener:
         async with tx_conn.transaction(force_rollback=True):
             await client.queue_pause_tx(tx_conn, "alpha")
             await client.queue_update_tx(tx_conn, "alpha", {"team": "rolled back"})
         async with tx_conn.transaction():
             await client.queue_pause_tx(tx_conn, "alpha")
             assert not (await client.queue_get("alpha")).paused
-        await await_until(lambda: _received(relay, 1), what="the pause notification")
+        await await_until(lambda: _received(listener, 1), what="the pause notification")
         async with tx_conn.transaction():
             await client.queue_update_tx(tx_conn, "alpha", {"team": "ops"})
             await client.queue_resume_tx(tx_conn, "alpha")
-        await await_until(lambda: _received(relay, 3), what="the update and resume notifications")
+        await await_until(lambda: _received(listener, 3), what="the update and resume notifications")
         async with tx_conn.transaction():
             await client.leader_request_resign_tx(tx_conn)
             assert await client.leader_get_tx(tx_conn) is None
     # Notifications of the rolled-back transaction were never sent: these are the first.
-    assert relay.received == [
+    assert listener.received == [
         {"action": "pause", "queue": "alpha"},
         {"action": "metadata_changed", "metadata": {"team": "ops"}, "queue": "alpha"},
         {"action": "resume", "queue": "alpha"},
@@ -109,8 +109,8 @@ async def test_queue_changes_and_their_notifications_wait_for_commit(
     assert (queue.paused, queue.metadata) == (False, {"team": "ops"})
 
 
-async def _received(relay: NotificationRelay, count: int) -> bool:
-    return len(relay.received) >= count
+async def _received(listener: Listener, count: int) -> bool:
+    return len(await listener.receive()) >= count
 
 
 async def test_delete_many_needs_a_filter_or_unsafe_all(client: AsyncClient, aconn: Any) -> None:

@@ -1,12 +1,12 @@
 """The public clients as workers: AsyncClient start/stop, the blocking sync Client.run,
-leader election and maintenance wired in, periodic jobs, admin methods, and the checks
-made when a client is created."""
+leader election and maintenance wired in, periodic jobs, and the checks made when a
+client is created. The clients' insert and admin methods are in test_client_async.py."""
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -20,7 +20,6 @@ from riverboat import (
     EventKind,
     InsertOpts,
     JobListParams,
-    JobNotFoundError,
     PeriodicJob,
     QueueConfig,
     ValidationError,
@@ -186,16 +185,3 @@ async def test_client_contract_checks_args_before_work(conn: psycopg.Connection[
 
 async def _finalized(client: AsyncClient, job_id: int) -> bool:
     return (await client.job_get(job_id)).finalized_at is not None
-
-
-def test_sync_client_administers(db_url: str) -> None:
-    with Client(db_url) as client:
-        waiting = client.insert(Greet("later"), InsertOpts(scheduled_at=datetime.now(UTC) + timedelta(hours=1)))
-        assert client.job_cancel(waiting.job.id).state.value == "cancelled"
-        assert client.job_retry(waiting.job.id).state.value == "available"
-        assert client.job_delete(waiting.job.id).id == waiting.job.id
-        with pytest.raises(JobNotFoundError):
-            client.job_get(waiting.job.id)
-        with pytest.raises(ValidationError) as bad_queue:
-            client.queue_pause("Not A Queue")
-        assert bad_queue.value.field == "queue"

@@ -1,14 +1,17 @@
-"""Admin operations (spec/12-queues-and-admin.md), async and the generated sync twin."""
+"""Admin operations (spec/12-queues-and-admin.md) against a real database. Written once for
+``riverboat._async.admin``; ``test_admin_sync.py`` runs the same tests against the generated
+``riverboat._sync.admin``. River Go interop is in test_admin_interop.py."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from typing import Any
 
+import psycopg
 import pytest
 
 from riverboat._async import admin
-from riverboat._sync import admin as sync_admin
 from riverboat.admin import JobListCursor, JobListParams
 from riverboat.errors import (
     JobNotFoundError,
@@ -18,18 +21,17 @@ from riverboat.errors import (
     ValidationError,
 )
 from tests import maintenance_support
+from tests.db_support_async import insert_job, insert_queue, job_row, listening
 from tests.helpers import await_until
-from tests.maintenance_support import GoClient, NotificationRelay, insert_job, insert_queue, job_row
 
 # Fixtures shared by the leadership, maintenance and admin tests.
 aconn = maintenance_support.aconn
 river_url = maintenance_support.river_url
-sconn = maintenance_support.sconn
 
 KEY = hashlib.sha256(b"&kind=test_kind&args={}").digest()
 
 
-async def test_job_get_and_not_found(aconn):
+async def test_job_get_and_not_found(aconn: psycopg.AsyncConnection[Any]) -> None:
     job_id = await insert_job(aconn, kind="k1", args={"a": 1})
     job = await admin.job_get(aconn, None, job_id)
     assert (job.id, job.kind, job.args) == (job_id, "k1", {"a": 1})
@@ -39,12 +41,12 @@ async def test_job_get_and_not_found(aconn):
         await admin.job_get(aconn, None, 0)
 
 
-async def test_job_list_filters(aconn):
+async def test_job_list_filters(aconn: psycopg.AsyncConnection[Any]) -> None:
     a = await insert_job(aconn, kind="alpha", queue="q1", priority=1, tags=["red", "big"], metadata={"team": "x"})
     b = await insert_job(aconn, kind="beta", queue="q2", priority=2, tags=["red"], metadata={"team": "y", "n": 1})
     c = await insert_job(aconn, kind="beta", queue="q1", priority=3, state="completed", tags=["blue"])
 
-    async def ids(**filters) -> list[int]:
+    async def ids(**filters: Any) -> list[int]:
         return [j.id for j in (await admin.job_list(aconn, None, JobListParams(**filters))).jobs]
 
     assert await ids() == [a, b, c]
@@ -60,7 +62,7 @@ async def test_job_list_filters(aconn):
     assert await ids(descending=True) == [c, b, a]
 
 
-async def test_job_list_orders_and_pages_with_a_cursor(aconn):
+async def test_job_list_orders_and_pages_with_a_cursor(aconn: psycopg.AsyncConnection[Any]) -> None:
     jobs = []
     for day in [3, 1, 2, 5, 4]:
         jobs.append(await insert_job(aconn, state="scheduled", scheduled_at=f"2030-01-0{day}T00:00:00Z"))
@@ -79,14 +81,14 @@ async def test_job_list_orders_and_pages_with_a_cursor(aconn):
     assert desc.next_cursor is None
 
 
-async def test_job_list_by_finalized_at_lists_finalized_jobs(aconn):
+async def test_job_list_by_finalized_at_lists_finalized_jobs(aconn: psycopg.AsyncConnection[Any]) -> None:
     await insert_job(aconn, state="available")
     done = await insert_job(aconn, state="completed")
     page = await admin.job_list(aconn, None, JobListParams(order_by="finalized_at"))
     assert [j.id for j in page.jobs] == [done]
 
 
-async def test_job_list_rejects_bad_params():
+def test_job_list_rejects_bad_params() -> None:
     with pytest.raises(ValidationError, match="order_by"):
         JobListParams(order_by="kind")  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="limit"):
@@ -102,7 +104,7 @@ async def test_job_list_rejects_bad_params():
         JobListParams(cursor=cursor, descending=True)
 
 
-async def test_cancel_not_running_job_cancels_now(aconn):
+async def test_cancel_not_running_job_cancels_now(aconn: psycopg.AsyncConnection[Any]) -> None:
     job_id = await insert_job(aconn, state="scheduled", scheduled_at="2030-01-01T00:00:00Z")
     job = await admin.job_cancel(aconn, None, job_id)
     assert job.state == "cancelled"
@@ -110,21 +112,17 @@ async def test_cancel_not_running_job_cancels_now(aconn):
     assert job.metadata["cancel_attempted_at"].endswith("Z")
 
 
-async def test_cancel_running_job_marks_it_and_notifies(river_url, aconn):
+async def test_cancel_running_job_marks_it_and_notifies(river_url: str, aconn: psycopg.AsyncConnection[Any]) -> None:
     job_id = await insert_job(aconn, state="running", queue="work", attempt=1, attempted_at="now")
-    async with NotificationRelay(river_url, "public.river_control") as relay:
+    async with listening(river_url, "public.river_control") as listener:
         job = await admin.job_cancel(aconn, None, job_id)
         assert job.state == "running"
         assert job.finalized_at is None
         assert "cancel_attempted_at" in job.metadata
-        await await_until(lambda: _got(relay, {"action": "cancel", "job_id": job_id, "queue": "work"}))
+        await await_until(lambda: listener.got({"action": "cancel", "job_id": job_id, "queue": "work"}))
 
 
-async def _got(relay: NotificationRelay, payload: dict[str, object]) -> bool:
-    return payload in relay.received
-
-
-async def test_cancel_finalized_job_is_a_no_op_returning_the_row(aconn):
+async def test_cancel_finalized_job_is_a_no_op_returning_the_row(aconn: psycopg.AsyncConnection[Any]) -> None:
     job_id = await insert_job(aconn, state="completed")
     before = await job_row(aconn, job_id)
     job = await admin.job_cancel(aconn, None, job_id)
@@ -135,7 +133,7 @@ async def test_cancel_finalized_job_is_a_no_op_returning_the_row(aconn):
         await admin.job_cancel(aconn, None, 999_999)
 
 
-async def test_retry_makes_job_available_and_adds_an_attempt_when_used_up(aconn):
+async def test_retry_makes_job_available_and_adds_an_attempt_when_used_up(aconn: psycopg.AsyncConnection[Any]) -> None:
     discarded = await insert_job(
         aconn, state="discarded", attempt=3, max_attempts=3, metadata={"cancel_attempted_at": "x", "keep": 1}
     )
@@ -149,7 +147,7 @@ async def test_retry_makes_job_available_and_adds_an_attempt_when_used_up(aconn)
     assert (job.state, job.max_attempts) == ("available", 3)
 
 
-async def test_retry_leaves_running_and_due_available_jobs_alone(aconn):
+async def test_retry_leaves_running_and_due_available_jobs_alone(aconn: psycopg.AsyncConnection[Any]) -> None:
     running = await insert_job(aconn, state="running", attempt=1, attempted_at="now")
     assert (await admin.job_retry(aconn, None, running)).state == "running"
     due = await insert_job(aconn, state="available", scheduled_at="2020-01-01T00:00:00Z")
@@ -159,7 +157,7 @@ async def test_retry_leaves_running_and_due_available_jobs_alone(aconn):
         await admin.job_retry(aconn, None, 999_999)
 
 
-async def test_retry_conflicting_with_a_live_unique_job_is_a_clear_error(aconn):
+async def test_retry_conflicting_with_a_live_unique_job_is_a_clear_error(aconn: psycopg.AsyncConnection[Any]) -> None:
     old = await insert_job(aconn, state="discarded", unique_key=KEY, unique_states=245)
     await insert_job(aconn, state="available", unique_key=KEY, unique_states=245)
     with pytest.raises(UniqueConflictError, match="unique key"):
@@ -167,7 +165,7 @@ async def test_retry_conflicting_with_a_live_unique_job_is_a_clear_error(aconn):
     assert (await job_row(aconn, old))["state"] == "discarded"
 
 
-async def test_delete(aconn):
+async def test_delete(aconn: psycopg.AsyncConnection[Any]) -> None:
     job_id = await insert_job(aconn, state="completed")
     assert (await admin.job_delete(aconn, None, job_id)).id == job_id
     with pytest.raises(JobNotFoundError):
@@ -180,7 +178,7 @@ async def test_delete(aconn):
         await admin.job_delete(aconn, None, 999_999)
 
 
-async def test_delete_many_skips_running_jobs(aconn):
+async def test_delete_many_skips_running_jobs(aconn: psycopg.AsyncConnection[Any]) -> None:
     a = await insert_job(aconn, kind="gone")
     await insert_job(aconn, kind="gone", state="running", attempt=1, attempted_at="now")
     c = await insert_job(aconn, kind="gone", state="completed")
@@ -192,7 +190,7 @@ async def test_delete_many_skips_running_jobs(aconn):
     assert keep
 
 
-async def test_queue_get_list_and_update(river_url, aconn):
+async def test_queue_get_list_and_update(river_url: str, aconn: psycopg.AsyncConnection[Any]) -> None:
     await insert_queue(aconn, "alpha")
     await insert_queue(aconn, "beta")
     assert [q.name for q in await admin.queue_list(aconn, None)] == ["alpha", "beta"]
@@ -200,34 +198,34 @@ async def test_queue_get_list_and_update(river_url, aconn):
     assert (queue.name, queue.paused, queue.metadata) == ("alpha", False, {})
     with pytest.raises(QueueNotFoundError):
         await admin.queue_get(aconn, None, "missing")
-    async with NotificationRelay(river_url, "public.river_control") as relay:
+    async with listening(river_url, "public.river_control") as listener:
         updated = await admin.queue_update(aconn, None, "alpha", {"owner": "ops"})
         assert updated.metadata == {"owner": "ops"}
         expected = {"action": "metadata_changed", "metadata": {"owner": "ops"}, "queue": "alpha"}
-        await await_until(lambda: _got(relay, expected))
+        await await_until(lambda: listener.got(expected))
     with pytest.raises(QueueNotFoundError):
         await admin.queue_update(aconn, None, "missing", {})
 
 
-async def test_pause_and_resume_are_durable_and_notified(river_url, aconn):
+async def test_pause_and_resume_are_durable_and_notified(river_url: str, aconn: psycopg.AsyncConnection[Any]) -> None:
     await insert_queue(aconn, "alpha")
     await insert_queue(aconn, "beta")
-    async with NotificationRelay(river_url, "public.river_control") as relay:
+    async with listening(river_url, "public.river_control") as listener:
         await admin.queue_pause(aconn, None, "alpha")
         paused = await admin.queue_get(aconn, None, "alpha")
         assert paused.paused_at is not None
         assert not (await admin.queue_get(aconn, None, "beta")).paused
         await admin.queue_pause(aconn, None, "alpha")
         assert (await admin.queue_get(aconn, None, "alpha")).paused_at == paused.paused_at
-        await await_until(lambda: _got(relay, {"action": "pause", "queue": "alpha"}))
+        await await_until(lambda: listener.got({"action": "pause", "queue": "alpha"}))
         await admin.queue_pause(aconn, None, "*")
         assert all(q.paused for q in await admin.queue_list(aconn, None))
         await admin.queue_resume(aconn, None, "*")
         assert not any(q.paused for q in await admin.queue_list(aconn, None))
-        await await_until(lambda: _got(relay, {"action": "resume", "queue": "*"}))
+        await await_until(lambda: listener.got({"action": "resume", "queue": "*"}))
 
 
-async def test_pause_bad_input(aconn):
+async def test_pause_bad_input(aconn: psycopg.AsyncConnection[Any]) -> None:
     with pytest.raises(ValidationError, match="queue"):
         await admin.queue_pause(aconn, None, "Not A Queue!")
     with pytest.raises(ValidationError, match="queue"):
@@ -236,7 +234,7 @@ async def test_pause_bad_input(aconn):
         await admin.queue_pause(aconn, None, "missing")
 
 
-async def test_leader_get_and_request_resign(river_url, aconn):
+async def test_leader_get_and_request_resign(river_url: str, aconn: psycopg.AsyncConnection[Any]) -> None:
     assert await admin.leader_get(aconn, None) is None
     await aconn.execute(
         "INSERT INTO river_leader (leader_id, elected_at, expires_at) VALUES ('x', now(), now() + interval '15 s')"
@@ -245,52 +243,17 @@ async def test_leader_get_and_request_resign(river_url, aconn):
     assert leader is not None
     assert leader.leader_id == "x"
     assert leader.expires_at - leader.elected_at == timedelta(seconds=15)
-    async with NotificationRelay(river_url, "public.river_leadership") as relay:
+    async with listening(river_url, "public.river_leadership") as listener:
         await admin.leader_request_resign(aconn, None)
-        await await_until(lambda: _got(relay, {"action": "request_resign", "leader_id": ""}))
+        await await_until(lambda: listener.got({"action": "request_resign", "leader_id": ""}))
 
 
-def test_sync_twin_works(sconn):
-    sconn.execute("INSERT INTO river_queue (name) VALUES ('alpha')")
-    sync_admin.queue_pause(sconn, None, "alpha")
-    assert sync_admin.queue_get(sconn, None, "alpha").paused
-    row = sconn.execute("INSERT INTO river_job (kind, args) VALUES ('k', '{}') RETURNING id").fetchone()
-    assert sync_admin.job_cancel(sconn, None, row[0]).state == "cancelled"
-    with pytest.raises(JobNotFoundError):
-        sync_admin.job_get(sconn, None, 999_999)
-
-
-async def test_custom_schema(river_url, aconn):
+async def test_custom_schema(river_url: str, aconn: psycopg.AsyncConnection[Any]) -> None:
     await aconn.execute("CREATE SCHEMA other")
     await aconn.execute("CREATE TABLE other.river_queue (LIKE public.river_queue INCLUDING ALL)")
     await aconn.execute("INSERT INTO other.river_queue (name) VALUES ('elsewhere')")
-    async with NotificationRelay(river_url, "other.river_control") as relay:
+    async with listening(river_url, "other.river_control") as listener:
         await admin.queue_pause(aconn, "other", "elsewhere")
-        await await_until(lambda: _got(relay, {"action": "pause", "queue": "elsewhere"}))
+        await await_until(lambda: listener.got({"action": "pause", "queue": "elsewhere"}))
     assert (await admin.queue_get(aconn, "other", "elsewhere")).paused
     assert await admin.queue_list(aconn, None) == []
-
-
-@pytest.mark.go
-async def test_pause_crosses_between_river_go_and_riverboat(river_url, aconn):
-    go = await GoClient.start(river_url, "go-pauser", queue="go_queue")
-    try:
-        await await_until(lambda: _queue_exists(aconn, "go_queue"), what="Go registers its queue")
-        await admin.queue_pause(aconn, None, "go_queue")
-        await go.expect("queue_paused go_queue")
-        await admin.queue_resume(aconn, None, "go_queue")
-        await go.expect("queue_resumed go_queue")
-
-        await insert_queue(aconn, "py_queue")
-        async with NotificationRelay(river_url, "public.river_control") as relay:
-            await go.send("pause py_queue")
-            await go.expect("ok")
-            assert (await admin.queue_get(aconn, None, "py_queue")).paused
-            await await_until(lambda: _got(relay, {"action": "pause", "queue": "py_queue"}))
-    finally:
-        await go.stop()
-
-
-async def _queue_exists(conn, name: str) -> bool:
-    cur = await conn.execute("SELECT 1 FROM river_queue WHERE name = %s", [name])
-    return await cur.fetchone() is not None
