@@ -430,7 +430,7 @@ class JobExecutor:
         if threads is None:
             raise RiverboatError(f"worker of {work_job.kind} is a def worker and no threads were given to run it")
         # Not cancellable: the thread runs to its end and the job is finalized after it.
-        await asyncio.wrap_future(threads.submit(plan.worker.work, work_job))
+        await threads.call(plan.worker.work, work_job)
 
     async def _failed(self, attempt: _Attempt, *, exc: BaseException | None = None, message: str = "") -> Outcome:
         """A failed attempt: the error handler may cancel it or choose its retry time;

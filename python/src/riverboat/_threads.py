@@ -10,32 +10,43 @@ it runs jobs at once (``max_workers``, plus any slot a stuck job gave up).
 
 from __future__ import annotations
 
+import asyncio
+import collections
+import contextlib
 import contextvars
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-_Call = tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]
+_Call = tuple[asyncio.Future[Any], Callable[..., Any], tuple[Any, ...]]
+_Done = tuple[asyncio.Future[Any], Any, BaseException | None]
 
 
 class DaemonThreads:
-    """Runs calls on daemon threads named ``<name>-<n>``; ``submit`` never blocks."""
+    """Runs calls on daemon threads named ``<name>-<n>`` for one event loop; ``call`` never
+    blocks. Results reach the loop in batches: a thread that finishes while an earlier
+    result is still waiting to be handed over wakes the loop no second time (one wake-up
+    per job costs more than the no-op job itself)."""
 
     def __init__(self, name: str) -> None:
         self._name = name
         self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self._done: collections.deque[_Done] = collections.deque()
+        self._handover_due = False
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
         self._idle = 0
         self._started = 0
         self._closed = False
 
-    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
-        """Run ``fn(*args)`` on a thread, in a copy of the caller's context."""
-        future: Future[T] = Future()
+    def call(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Run ``fn(*args)`` on a thread, in a copy of the caller's context; await the result
+        on the event loop that called this. Cancelling the future does not stop the thread."""
+        loop = self._loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
         context = contextvars.copy_context()
         with self._lock:
             if self._closed:
@@ -47,6 +58,28 @@ class DaemonThreads:
                 threading.Thread(target=self._serve, name=f"{self._name}-{self._started}", daemon=True).start()
         self._calls.put((future, context.run, (fn, *args)))
         return future
+
+    def _finished(self, done: _Done) -> None:
+        # Under the GIL: an item appended while a hand-over is due is seen by that hand-over,
+        # which clears the flag before it drains.
+        self._done.append(done)
+        if not self._handover_due and self._loop is not None:
+            self._handover_due = True
+            # A closed loop raises: nobody waits for the result any more.
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._hand_over)
+
+    def _hand_over(self) -> None:
+        self._handover_due = False
+        done = self._done
+        while done:
+            future, result, error = done.popleft()
+            if future.cancelled():
+                continue
+            if error is None:
+                future.set_result(result)
+            else:
+                future.set_exception(error)
 
     def close(self) -> None:
         """Let idle threads end; busy ones end after their call. Submitting is refused."""
@@ -62,11 +95,10 @@ class DaemonThreads:
             if call is None:
                 return
             future, fn, args = call
-            if future.set_running_or_notify_cancel():
-                try:
-                    future.set_result(fn(*args))
-                except BaseException as exc:
-                    future.set_exception(exc)
+            try:
+                self._finished((future, fn(*args), None))
+            except BaseException as exc:
+                self._finished((future, None, exc))
             del call, future, fn, args
             with self._lock:
                 if self._closed:
