@@ -174,3 +174,28 @@ async def test_river_go_stalls_a_queue_whose_first_row_is_at_the_largest_attempt
     finally:
         if go.proc.poll() is None:
             await go.close()
+
+
+async def test_a_cancel_from_go_reaches_a_poll_only_riverboat(conn: psycopg.Connection[Any], db_url: str) -> None:
+    # River Go's JobCancel notifies, but a poll-only client does not listen: it polls, as River's does.
+    go = GoProcess(db_url)
+    try:
+        await go.expect("started")
+        queues = {"py_queue": QueueConfig(max_workers=1, fetch_poll_interval=timedelta(milliseconds=200))}
+        async with running_runtime(db_url, Workers(PyBlock()), queues=queues, poll_only=True):
+            blocked = insert_jobs(conn, "py_block", [{}], queue="py_queue")
+
+            async def running() -> bool:
+                return states(conn, blocked) == ["running"]
+
+            await await_until(running, what="riverboat job running")
+            await go.command(f"cancel {blocked[0]}")
+
+            async def cancelled() -> bool:
+                return states(conn, blocked) == ["cancelled"]
+
+            await await_until(cancelled, timeout=30, what="the poll-only client polls the cancel")
+            assert job_row(conn, blocked[0])["errors"][0]["error"] == "JobCancelError: job cancelled remotely"
+    finally:
+        if go.proc.poll() is None:
+            await go.close()
