@@ -18,7 +18,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _stdio import PROFILE_METHODS, RpcFailure, check_known, normalize, serve
+from _stdio import PROFILE_METHODS, RpcFailure, check_known, invalid, normalize, serve
 
 QUERIES = Path(__file__).resolve().parent / "queries"
 INSERT_SQL = (QUERIES / "job_insert.sql").read_text(encoding="utf-8")
@@ -84,6 +84,9 @@ class SqlAdapter:
         self._txs: dict[str, Conn] = {}
 
     def _insert(self, conn: Conn, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not jobs:
+            # The batch is this adapter's (one statement over a JSON array); it refuses an empty one as River Go does.
+            raise invalid("jobs", "length", "no jobs to insert: a batch needs at least one job")
         if not self._plain:
             inputs = [function_input(job) for job in jobs]
             try:
