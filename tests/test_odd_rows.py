@@ -59,6 +59,17 @@ def insert_with_metadata(conn: psycopg.Connection[Any], kind: str, metadata: str
     return job_id
 
 
+async def first_failure(conn: psycopg.Connection[Any], db_url: str, job_id: int) -> dict[str, Any]:
+    """The row once a runtime has recorded the job's first error (and stopped)."""
+    async with running_runtime(db_url, WORKERS):
+
+        async def failed() -> bool:
+            return bool(job_row(conn, job_id)["errors"])
+
+        await await_until(failed, what="the failure is recorded")
+    return job_row(conn, job_id)
+
+
 def collect_loop_errors() -> list[dict[str, Any]]:
     """Whatever the loop reports (e.g. "Task exception was never retrieved")."""
     seen: list[dict[str, Any]] = []
@@ -102,13 +113,7 @@ async def test_a_cancel_key_outside_an_object_does_not_turn_a_failure_into_a_can
     conn: psycopg.Connection[Any], db_url: str, metadata: str
 ) -> None:
     job_id = insert_with_metadata(conn, "odd_fail", metadata, max_attempts=25)
-    async with running_runtime(db_url, WORKERS):
-
-        async def failed() -> bool:
-            return bool(job_row(conn, job_id)["errors"])
-
-        await await_until(failed, what="the failure is recorded")
-    row = job_row(conn, job_id)
+    row = await first_failure(conn, db_url, job_id)
     assert row["state"] in ("available", "retryable")
     assert row["finalized_at"] is None
     assert row["errors"][0]["error"] == "ValueError: boom"
@@ -119,13 +124,7 @@ async def test_args_stored_as_a_json_string_fail_and_are_retried(conn: psycopg.C
     [job_id] = insert_jobs(conn, "odd_ok", [{}], max_attempts=25)
     # A string that looks like an object: decoding it twice would run the job with {"n": 1}.
     conn.execute("UPDATE river_job SET args = %s::jsonb WHERE id = %s", (json.dumps('{"n": 1}'), job_id))
-    async with running_runtime(db_url, WORKERS):
-
-        async def failed() -> bool:
-            return bool(job_row(conn, job_id)["errors"])
-
-        await await_until(failed, what="the attempt fails")
-    row = job_row(conn, job_id)
+    row = await first_failure(conn, db_url, job_id)
     assert row["state"] in ("available", "retryable")
     assert row["errors"][0]["attempt"] == 1
     assert "must be a JSON object, not a JSON string" in row["errors"][0]["error"]

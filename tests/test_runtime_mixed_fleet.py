@@ -77,6 +77,22 @@ class GoProcess:
         await asyncio.to_thread(self.proc.wait, 30)
 
 
+async def cancel_from_go(go: GoProcess, conn: psycopg.Connection[Any], job_id: int, *, what: str) -> None:
+    """Once riverboat runs ``job_id``, River Go cancels it; riverboat must record the cancel."""
+
+    async def running() -> bool:
+        return states(conn, [job_id]) == ["running"]
+
+    await await_until(running, what="riverboat job running")
+    await go.command(f"cancel {job_id}")
+
+    async def cancelled() -> bool:
+        return states(conn, [job_id]) == ["cancelled"]
+
+    await await_until(cancelled, timeout=30, what=what)
+    assert job_row(conn, job_id)["errors"][0]["error"] == "JobCancelError: job cancelled remotely"
+
+
 async def test_mixed_fleet(conn: psycopg.Connection[Any], db_url: str) -> None:
     go = GoProcess(db_url)
     try:
@@ -98,18 +114,7 @@ async def test_mixed_fleet(conn: psycopg.Connection[Any], db_url: str) -> None:
             assert states(conn, go_ids) == ["completed"] * 20
 
             blocked = insert_jobs(conn, "py_block", [{}], queue="py_queue", notify=True)
-
-            async def running() -> bool:
-                return states(conn, blocked) == ["running"]
-
-            await await_until(running, what="riverboat job running")
-            await go.command(f"cancel {blocked[0]}")
-
-            async def cancelled() -> bool:
-                return states(conn, blocked) == ["cancelled"]
-
-            await await_until(cancelled, what="cancel from Go stops the riverboat job")
-            assert job_row(conn, blocked[0])["errors"][0]["error"] == "JobCancelError: job cancelled remotely"
+            await cancel_from_go(go, conn, blocked[0], what="cancel from Go stops the riverboat job")
     finally:
         if go.proc.poll() is None:
             await go.close()
@@ -184,18 +189,7 @@ async def test_a_cancel_from_go_reaches_a_poll_only_riverboat(conn: psycopg.Conn
         queues = {"py_queue": QueueConfig(max_workers=1, fetch_poll_interval=timedelta(milliseconds=200))}
         async with running_runtime(db_url, Workers(PyBlock()), queues=queues, poll_only=True):
             blocked = insert_jobs(conn, "py_block", [{}], queue="py_queue")
-
-            async def running() -> bool:
-                return states(conn, blocked) == ["running"]
-
-            await await_until(running, what="riverboat job running")
-            await go.command(f"cancel {blocked[0]}")
-
-            async def cancelled() -> bool:
-                return states(conn, blocked) == ["cancelled"]
-
-            await await_until(cancelled, timeout=30, what="the poll-only client polls the cancel")
-            assert job_row(conn, blocked[0])["errors"][0]["error"] == "JobCancelError: job cancelled remotely"
+            await cancel_from_go(go, conn, blocked[0], what="the poll-only client polls the cancel")
     finally:
         if go.proc.poll() is None:
             await go.close()
