@@ -44,6 +44,7 @@ from riverboat._insert import (
     InsertParams,
     InsertResolver,
     batch_arrays,
+    check_batch,
     chunked,
     copy_row,
     fold_duplicates,
@@ -71,15 +72,6 @@ from riverboat.worker import JobStuckHandler, QueueConfig, Workers, WorkJob, cur
 
 C = TypeVar("C", bound="AsyncClientBase")
 
-
-
-def check_batch(items: object) -> None:
-    """A batch is a list of at least one job: River Go's InsertMany, InsertManyFast and their
-    Tx forms refuse an empty one ("no jobs to insert")."""
-    if isinstance(items, str | bytes) or not isinstance(items, Sequence):
-        raise ValidationError("insert_many", "type", "must be a list of jobs", items)
-    if not items:
-        raise ValidationError("insert_many", "length", "no jobs to insert: a batch needs at least one job")
 
 class AsyncClientBase:
     """Inserts jobs into ``river_job`` the way River Go does, and administers jobs and queues.
