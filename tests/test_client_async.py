@@ -174,9 +174,18 @@ async def test_bad_batch_inserts_nothing(client: AsyncClient, aconn: psycopg.Asy
     assert await _count(aconn) == 0
 
 
-async def test_empty_batches(client: AsyncClient) -> None:
-    assert await client.insert_many([]) == []
-    assert await client.insert_many_fast([]) == 0
+async def test_empty_batches_are_refused_as_river_go_refuses_them(client: AsyncClient, db_url: str) -> None:
+    # River Go v0.51.2: InsertMany, InsertManyTx, InsertManyFast[Tx] fail with "no jobs to insert".
+    async with await psycopg.AsyncConnection.connect(db_url) as tx_conn:
+        for batch in (
+            lambda: client.insert_many([]),
+            lambda: client.insert_many_fast([]),
+            lambda: client.insert_many_tx(tx_conn, []),
+            lambda: client.insert_many_fast_tx(tx_conn, []),
+        ):
+            with pytest.raises(ValidationError) as caught:
+                await batch()
+            assert (caught.value.field, caught.value.rule) == ("insert_many", "length")
 
 
 async def test_commit_and_rollback_visibility(

@@ -175,9 +175,18 @@ def test_bad_batch_inserts_nothing(client: Client, sconn: psycopg.Connection[Any
     assert _count(sconn) == 0
 
 
-def test_empty_batches(client: Client) -> None:
-    assert client.insert_many([]) == []
-    assert client.insert_many_fast([]) == 0
+def test_empty_batches_are_refused_as_river_go_refuses_them(client: Client, db_url: str) -> None:
+    # River Go v0.51.2: InsertMany, InsertManyTx, InsertManyFast[Tx] fail with "no jobs to insert".
+    with psycopg.Connection.connect(db_url) as tx_conn:
+        for batch in (
+            lambda: client.insert_many([]),
+            lambda: client.insert_many_fast([]),
+            lambda: client.insert_many_tx(tx_conn, []),
+            lambda: client.insert_many_fast_tx(tx_conn, []),
+        ):
+            with pytest.raises(ValidationError) as caught:
+                batch()
+            assert (caught.value.field, caught.value.rule) == ("insert_many", "length")
 
 
 def test_commit_and_rollback_visibility(

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from riverboat._gojson import _encode, _is_plain, _text, encode
+from riverboat._gojson import _encode, _is_plain, _text, compact, encode
 from riverboat.errors import ValidationError
 from tests.helpers import go_binary
 
@@ -185,6 +185,35 @@ def test_a_struct_at_the_top_takes_the_standard_encoder() -> None:
         a: int = dataclasses.field(default=0, metadata={"json": "A"})
 
     assert encode(Plain("<x>", 2)) == b'{"b":"\\u003cx\\u003e","A":2}'
+
+
+def go_compactions(texts: list[str]) -> list[bytes]:
+    """What Go's json.Marshal writes for each text given as a json.RawMessage."""
+    lines = b"".join(t.encode() + b"\n" for t in texts)
+    result = subprocess.run([str(go_binary("gojson")), "-raw"], input=lines, capture_output=True, check=True)
+    out = result.stdout.split(b"\n")[:-1]
+    assert len(out) == len(texts), result.stderr
+    return out
+
+
+def _spaced_text(value: Any, spacing: tuple[str, str], ascii_only: bool) -> str:
+    comma, colon = spacing
+    text = json.dumps(value, ensure_ascii=ascii_only, separators=(comma, colon))
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: only its escape is valid UTF-8
+        text = json.dumps(value, separators=(comma, colon))
+    return f" {text}\t"
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(
+    st.builds(_spaced_text, _json_values(), st.sampled_from([(",", ":"), (", ", ": "), (" ,\t", " :  ")]),
+              st.booleans()),
+    min_size=50, max_size=100,
+))  # fmt: skip
+def test_compaction_of_pre_encoded_args_equals_go(texts: list[str]) -> None:
+    assert [compact(t).encode() for t in texts] == go_compactions(texts)
 
 
 def test_go_oracle_sees_float_and_integer_apart() -> None:

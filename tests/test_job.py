@@ -102,12 +102,12 @@ def test_from_row_reads_every_column(conn: psycopg.Connection[Any]) -> None:
     assert doc["errors"][0]["at"] == "2026-01-02T02:04:05.5Z"
 
 
-def test_from_row_accepts_text_json() -> None:
+def test_from_row_accepts_raw_json_bytes() -> None:
     now = datetime.now(UTC)
     row = {
         "id": 1, "state": "available", "attempt": 0, "max_attempts": 25, "attempted_at": None, "created_at": now,
-        "finalized_at": None, "scheduled_at": now, "priority": 1, "args": '{"x":1}', "attempted_by": None,
-        "errors": ['{"at":"2026-01-02T03:04:05Z","attempt":1,"error":"e","trace":""}', "{broken"], "kind": "k",
+        "finalized_at": None, "scheduled_at": now, "priority": 1, "args": b'{"x":1}', "attempted_by": None,
+        "errors": [b'{"at":"2026-01-02T03:04:05Z","attempt":1,"error":"e","trace":""}', b"{broken"], "kind": "k",
         "metadata": b"{}", "queue": "default", "tags": [], "unique_key": None, "unique_states": None, "extra": 1,
     }  # fmt: skip
     job = Job.from_row(row)
@@ -115,3 +115,21 @@ def test_from_row_accepts_text_json() -> None:
     assert job.metadata == {}
     assert job.errors[0].attempt == 1
     assert job.errors[1] == AttemptError(UNKNOWN_TIME, 0, '"{broken"', "")
+
+
+def test_json_strings_are_not_decoded_twice(conn: psycopg.Connection[Any]) -> None:
+    # jsonb holding a string that looks like an object: psycopg decodes it to that str once.
+    text = '{"x":1}'
+    conn.execute(
+        "INSERT INTO river_job (kind, args, metadata, errors) VALUES ('k', %s::jsonb, %s::jsonb, ARRAY[%s::jsonb])",
+        (json.dumps(text), json.dumps(text), json.dumps('{"attempt":7,"error":"e"}')),
+    )
+    row = conn.cursor(row_factory=dict_row).execute(
+        "SELECT *, state::text AS state, unique_states::text AS unique_states FROM river_job"
+    ).fetchone()
+    assert row is not None
+    job = Job.from_row(row)
+    assert job.args == text
+    assert job.metadata == text
+    assert job.errors[0].attempt == 0
+    assert job.errors[0].error == json.dumps('{"attempt":7,"error":"e"}')

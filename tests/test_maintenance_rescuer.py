@@ -7,9 +7,11 @@ import subprocess
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
 import pytest
+from psycopg_pool import AsyncConnectionPool
 
 from riverboat._maintenance.job_rescuer import (
     RESCUE_ERROR,
@@ -18,12 +20,17 @@ from riverboat._maintenance.job_rescuer import (
     decide_rescue,
 )
 from riverboat._maintenance.job_scheduler import JobScheduler
+from riverboat._maintenance.queue_maintainer import QueueMaintainer
 from riverboat._service import connect_each_time
+from riverboat._settings import work_settings
+from riverboat._working import Working
 from riverboat.errors import ValidationError
 from riverboat.job import Job
+from riverboat.worker import NO_TIMEOUT, QueueConfig, Worker, Workers, WorkJob
 from tests import maintenance_support
 from tests.helpers import await_until
 from tests.maintenance_support import GoClient, insert_job, job_row
+from tests.worker_support import WORK_DEFAULTS
 
 # Fixtures shared by the leadership, maintenance and admin tests.
 aconn = maintenance_support.aconn
@@ -33,11 +40,12 @@ RETRY_AT = datetime(2030, 1, 1, tzinfo=UTC)
 LONG_AGO = "2020-01-01T00:00:00Z"
 
 
-def rescuer(url: str, next_retry=lambda job: RETRY_AT, is_known_kind=None, **config) -> JobRescuer:
+def rescuer(url: str, next_retry=lambda job: RETRY_AT, is_known_kind=None, timeout_of=None, **config) -> JobRescuer:
     return JobRescuer(
         connect=connect_each_time(url),
         next_retry=next_retry,
         is_known_kind=is_known_kind,
+        timeout_of=timeout_of,
         config=JobRescuerConfig(**config),
         stagger=False,
     )
@@ -158,7 +166,85 @@ def test_decision_is_a_pure_function():
     assert decide_rescue(replace(base, attempt=2), now, lambda j: RETRY_AT, None).state == "discarded"
     assert decide_rescue(base, now, lambda j: RETRY_AT, lambda kind: kind != "k").state == "discarded"
     cancelled = decide_rescue(replace(base, metadata={"cancel_attempted_at": "x"}), now, lambda j: RETRY_AT, None)
+    assert cancelled is not None
     assert (cancelled.state, cancelled.finalized_at) == ("cancelled", now)
+    # The cancel key counts on an object only, never as an element of an array.
+    listed = decide_rescue(replace(base, metadata=["cancel_attempted_at"]), now, lambda j: RETRY_AT, None)
+    assert listed is not None
+    assert listed.state == "retryable"
+    later = now + timedelta(hours=1, minutes=30)
+    assert decide_rescue(base, later, lambda j: RETRY_AT, None, lambda kind: 2 * 3600.0) is None
+    assert decide_rescue(base, later, lambda j: RETRY_AT, None, lambda kind: None) is None
+    assert decide_rescue(base, later, lambda j: RETRY_AT, None, lambda kind: 60.0).state == "retryable"
+
+
+async def test_non_object_metadata_is_rescued_and_never_read_as_a_cancel(river_url, aconn):
+    listed = await insert_job(aconn, state="running", attempt=1, attempted_at=LONG_AGO)
+    number = await insert_job(aconn, state="running", attempt=1, attempted_at=LONG_AGO)
+    await aconn.execute("UPDATE river_job SET metadata = '[\"cancel_attempted_at\"]' WHERE id = %s", [listed])
+    await aconn.execute("UPDATE river_job SET metadata = '7' WHERE id = %s", [number])
+    result = await rescuer(river_url).run_once()
+    assert (result.retried, result.discarded, result.cancelled) == (2, 0, 0)
+    assert (await job_row(aconn, listed))["state"] == "retryable"
+    assert (await job_row(aconn, number))["state"] == "retryable"
+
+
+async def test_a_kind_whose_timeout_has_not_passed_is_left_running(river_url, aconn):
+    # River's rescuer skips a job whose worker's timeout is longer than rescue_stuck_jobs_after
+    # until that timeout has passed, and never rescues a job whose timeout is NO_TIMEOUT.
+    timeouts = {"slow_kind": 2 * 3600.0, "quick_kind": 60.0, "endless_kind": None}
+    slow = await insert_job(aconn, state="running", kind="slow_kind", attempt=1, attempted_at="now")
+    quick = await insert_job(aconn, state="running", kind="quick_kind", attempt=1, attempted_at="now")
+    endless = await insert_job(aconn, state="running", kind="endless_kind", attempt=1, attempted_at=LONG_AGO)
+    overdue = await insert_job(aconn, state="running", kind="slow_kind", attempt=1, attempted_at="now")
+    ninety_minutes_ago = "now() - interval '90 minutes'"
+    await aconn.execute(f"UPDATE river_job SET attempted_at = {ninety_minutes_ago} WHERE id = ANY(%s)", [[slow, quick]])
+    await aconn.execute("UPDATE river_job SET attempted_at = now() - interval '3 hours' WHERE id = %s", [overdue])
+    result = await rescuer(river_url, timeout_of=timeouts.__getitem__).run_once()
+    assert (result.retried, result.discarded, result.cancelled) == (2, 0, 0)
+    assert (await job_row(aconn, slow))["state"] == "running"
+    assert (await job_row(aconn, endless))["state"] == "running"
+    assert (await job_row(aconn, quick))["state"] == "retryable"
+    assert (await job_row(aconn, overdue))["state"] == "retryable"
+
+
+async def test_the_clients_rescuer_knows_each_workers_timeout(river_url):
+    class Slow(Worker[Any]):
+        kind = "slow_kind"
+        timeout = timedelta(hours=2)
+
+        async def work(self, job: WorkJob[Any]) -> None:
+            return None
+
+    class Endless(Slow):
+        kind = "endless_kind"
+        timeout = NO_TIMEOUT
+
+    class Plain(Slow):
+        kind = "plain_kind"
+        timeout = None
+
+    settings = work_settings(
+        **{
+            **WORK_DEFAULTS,
+            "queues": {"default": QueueConfig()},
+            "workers": Workers(Slow(), Endless(), Plain()),
+            "job_timeout": timedelta(minutes=5),
+            "leader_election": True,
+        }
+    )
+    assert settings is not None
+    pool = AsyncConnectionPool(river_url, open=False)
+    working = Working(pool=pool, schema=None, settings=settings, contract=None, insert_periodic=_no_insert)
+    (maintainer,) = [part for part in working.runtime._services if isinstance(part, QueueMaintainer)]
+    (service,) = [part for part in maintainer.services if isinstance(part, JobRescuer)]
+    timeout_of = service._timeout_of
+    assert timeout_of is not None
+    assert [timeout_of(kind) for kind in ("slow_kind", "endless_kind", "plain_kind")] == [7200.0, None, 300.0]
+
+
+async def _no_insert(inserts: object) -> None:
+    raise AssertionError("no periodic jobs here")
 
 
 def test_defaults_and_validation():

@@ -65,6 +65,20 @@ def states(conn: psycopg.Connection[Any], ids: list[int]) -> list[str]:
 
 
 FAST_POLL = timedelta(milliseconds=100)
+#: ``work_settings`` arguments of a runtime without leader election, keeping every job.
+WORK_DEFAULTS: dict[str, Any] = {
+    "client_id": None,
+    "retry_policy": None,
+    "job_timeout": None,
+    "soft_stop_timeout": None,
+    "poll_only": False,
+    "leader_election": False,
+    "periodic_jobs": (),
+    "rescue_stuck_jobs_after": None,
+    "completed_job_retention": KEEP_FOREVER,
+    "cancelled_job_retention": KEEP_FOREVER,
+    "discarded_job_retention": KEEP_FOREVER,
+}
 
 
 @asynccontextmanager
@@ -78,20 +92,10 @@ async def running_runtime(
     async with AsyncConnectionPool(db_url, min_size=2, max_size=10, open=False, kwargs={"autocommit": True}) as pool:
         settings = work_settings(
             **{
+                **WORK_DEFAULTS,
                 "queues": queues
                 or {"default": QueueConfig(max_workers=10, fetch_poll_interval=timedelta(milliseconds=100))},
                 "workers": workers,
-                "client_id": None,
-                "retry_policy": None,
-                "job_timeout": None,
-                "soft_stop_timeout": None,
-                "poll_only": False,
-                "leader_election": False,
-                "periodic_jobs": (),
-                "rescue_stuck_jobs_after": None,
-                "completed_job_retention": KEEP_FOREVER,
-                "cancelled_job_retention": KEEP_FOREVER,
-                "discarded_job_retention": KEEP_FOREVER,
                 **options,
             }
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from conformance.runner._values import normalize_row as normalize
 
-__all__ = ["PROFILE_METHODS", "RpcFailure", "check_known", "invalid", "normalize", "serve"]
+__all__ = ["PROFILE_METHODS", "RpcFailure", "check_known", "invalid", "normalize", "raw_member", "serve"]
 
 PROFILE_METHODS = [
     "handshake", "insert", "insert_many", "tx_begin", "tx_commit", "tx_insert", "tx_insert_many", "tx_rollback",
@@ -35,6 +36,74 @@ def invalid(field: str, rule: str, message: str) -> RpcFailure:
     return RpcFailure(-32602, message, {"field": field, "rule": rule})
 
 
+class RawObject(dict[str, Any]):
+    """A JSON object of a request that also keeps each member's text as the line had it, so
+    args reach the client as sent: no parse and re-encode (ADAPTER.md#insert-params)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.raw: dict[str, str] = {}
+
+
+def raw_member(params: dict[str, Any], name: str) -> str | None:
+    """The text of ``params[name]`` exactly as the request line had it; None when absent."""
+    if name not in params:
+        return None
+    assert isinstance(params, RawObject), "params come from parse_request"
+    return params.raw[name]
+
+
+_SPACE = re.compile(r"[ \t\n\r]*")
+_scalar = json.JSONDecoder().raw_decode
+
+
+def _skip(text: str, at: int) -> int:
+    return _SPACE.match(text, at).end()  # type: ignore[union-attr]  # '*' always matches
+
+
+def _expect(text: str, at: int, token: str) -> int:
+    if not text.startswith(token, at):
+        raise ValueError(f"expected {token!r} at {at}")
+    return _skip(text, at + 1)
+
+
+def _value(text: str, at: int) -> tuple[Any, int]:
+    """The value starting at ``at`` (no leading space) and where it ends."""
+    if text.startswith("{", at):
+        obj = RawObject()
+        at = _skip(text, at + 1)
+        while not text.startswith("}", at):
+            if obj.raw:
+                at = _expect(text, at, ",")
+            key, at = _scalar(text, at)
+            if not isinstance(key, str):
+                raise ValueError(f"expected a member name at {at}")
+            start = _expect(text, _skip(text, at), ":")
+            obj[key], end = _value(text, start)
+            obj.raw[key] = text[start:end]
+            at = _skip(text, end)
+        return obj, at + 1
+    if text.startswith("[", at):
+        items: list[Any] = []
+        at = _skip(text, at + 1)
+        while not text.startswith("]", at):
+            if items:
+                at = _expect(text, at, ",")
+            item, end = _value(text, at)
+            items.append(item)
+            at = _skip(text, end)
+        return items, at + 1
+    return _scalar(text, at)
+
+
+def parse_request(line: str) -> Any:
+    """A request line parsed as ``json.loads`` would, objects as ``RawObject``."""
+    value, end = _value(line, _skip(line, 0))
+    if _skip(line, end) != len(line):
+        raise ValueError(f"extra data at {end}")
+    return value
+
+
 def serve(handle: Callable[[str, dict[str, Any]], Any]) -> None:
     """Answer one request line at a time until stdin closes."""
     for line in sys.stdin:
@@ -43,8 +112,8 @@ def serve(handle: Callable[[str, dict[str, Any]], Any]) -> None:
         request_id: Any = None
         try:
             try:
-                request = json.loads(line)
-            except json.JSONDecodeError as exc:
+                request = parse_request(line)
+            except ValueError as exc:
                 raise RpcFailure(-32700, f"parse error: {exc}") from exc
             if not isinstance(request, dict) or request.get("jsonrpc") != "2.0" or "method" not in request:
                 raise RpcFailure(-32600, "not a JSON-RPC 2.0 request")

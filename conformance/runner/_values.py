@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
+
+from riverboat._time import format_time
 
 _FRACTION = re.compile(r"\.(\d+)")
 STATES = ("available", "cancelled", "completed", "discarded", "pending", "retryable", "running", "scheduled")
 # Integer weight of each state in a unique-states bitmask (spec/02-lifecycle.md).
 STATE_WEIGHTS = {state: 1 << index for index, state in enumerate(STATES)}
-
-
-def utc_text(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def states_from_bits(bits: str) -> list[str]:
@@ -25,7 +23,8 @@ def normalize_row(row: dict[str, Any]) -> dict[str, Any]:
     """A river_job row as psycopg returns it, in the normalized job form (which the Python adapters answer with too)."""
 
     def stamp(value: datetime | None) -> str | None:
-        return None if value is None else utc_text(value)
+        # The one form every adapter writes (ADAPTER.md#values), riverboat's formatter.
+        return None if value is None else format_time(value)
 
     return {
         "id": row["id"],

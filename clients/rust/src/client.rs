@@ -152,8 +152,16 @@ impl Client {
         self.resolve(params, SystemTime::now()).map(|_| ())
     }
 
-    /// Validates and resolves every job; any failure rejects the whole batch.
+    /// Validates and resolves every job; any failure rejects the whole batch, and so does
+    /// an empty batch (River Go's InsertMany: "no jobs to insert").
     fn prepare(&self, params: &[InsertParams], now: SystemTime) -> Result<Vec<Row>, Error> {
+        if params.is_empty() {
+            return Err(Error::validation(
+                "params",
+                "length",
+                "no jobs to insert: a batch needs at least one job",
+            ));
+        }
         params.iter().map(|p| self.resolve(p, now)).collect()
     }
 

@@ -97,9 +97,12 @@ fn validation_errors_come_back_before_anything_is_sent() {
         field_of(river.insert_many(vec![InsertParams::new("k", json!({})), bad_queue])),
         "queue"
     );
+    // An empty batch is refused, as River Go's InsertMany refuses it.
+    assert_eq!(field_of(river.insert_many(vec![])), "params");
     let mut tx = river.transaction().unwrap();
     assert_eq!(field_of(tx.insert(reserved_metadata())), "metadata");
     assert_eq!(field_of(tx.insert_many(vec![reserved_metadata()])), "metadata");
+    assert_eq!(field_of(tx.insert_many(vec![])), "params");
     tx.rollback().unwrap();
     river.close();
     let received = server.join().unwrap();

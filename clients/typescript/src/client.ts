@@ -124,7 +124,6 @@ export class Client {
    */
   async insertMany(params: readonly (InsertManyParams | JobArgs)[]): Promise<InsertResult[]> {
     const batch = this.prepare(params);
-    if (batch.rows.length === 0) return [];
     const conn = await this.pool.connect();
     let releaseError: Error | undefined;
     try {
@@ -148,13 +147,15 @@ export class Client {
   /** Inserts a batch in the caller's open transaction; results in input order. */
   async insertManyTx(conn: Queryable, params: readonly (InsertManyParams | JobArgs)[]): Promise<InsertResult[]> {
     const batch = this.prepare(params);
-    if (batch.rows.length === 0) return [];
     return this.write(conn, batch);
   }
 
   /** Validates and resolves every job before any SQL; one bad job rejects the batch. */
   private prepare(params: readonly (InsertManyParams | JobArgs)[]): Batch & { now: bigint } {
     if (!Array.isArray(params)) throw new ValidationError("params", "type", "must be a list of jobs", params);
+    // River Go's InsertMany refuses an empty batch ("no jobs to insert").
+    if (params.length === 0)
+      throw new ValidationError("params", "length", "no jobs to insert: a batch needs at least one job");
     const now = nowInstant();
     const jobs = params.map((item, i) =>
       resolveJob(batchItem(item, i), this.defaults, this.contract, now, this.strictContract),

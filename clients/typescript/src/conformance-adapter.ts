@@ -178,22 +178,29 @@ function toFailure(err: unknown): RpcFailure {
   return new RpcFailure(-32000, err instanceof Error ? (err.stack ?? err.message) : String(err));
 }
 
+/** A time as the protocol writes it (ADAPTER.md#values): the client's microsecond text, trailing fraction zeros trimmed. */
+function protocolTime(time: string): string;
+function protocolTime(time: string | null): string | null;
+function protocolTime(time: string | null): string | null {
+  return time === null ? null : time.replace(/(\.\d*?)0*Z$/, "$1Z").replace(/\.Z$/, "Z");
+}
+
 function jobJson(job: Job): Params {
   return {
     id: job.id,
     args: job.args,
     attempt: job.attempt,
-    attempted_at: job.attemptedAt,
+    attempted_at: protocolTime(job.attemptedAt),
     attempted_by: job.attemptedBy,
-    created_at: job.createdAt,
+    created_at: protocolTime(job.createdAt),
     errors: job.errors,
-    finalized_at: job.finalizedAt,
+    finalized_at: protocolTime(job.finalizedAt),
     kind: job.kind,
     max_attempts: job.maxAttempts,
     metadata: job.metadata,
     priority: job.priority,
     queue: job.queue,
-    scheduled_at: job.scheduledAt,
+    scheduled_at: protocolTime(job.scheduledAt),
     state: job.state,
     tags: job.tags,
     unique_key: job.uniqueKey === null ? null : job.uniqueKey.toString("hex"),

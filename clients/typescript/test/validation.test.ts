@@ -250,10 +250,12 @@ describe("batches", () => {
     lost.query = async (config: Sent) => ({ rows: (await answer(config)).rows.slice(1) });
     await assert.rejects(new Client(lost).insertMany([job, job]), /returned/);
   });
-  test("an empty batch sends nothing", async () => {
+  test("an empty batch is refused, as River Go's InsertMany refuses it, and sends nothing", async () => {
     const pool = new FakePool();
-    assert.deepEqual(await new Client(pool).insertMany([]), []);
+    await assert.rejects(new Client(pool).insertMany([]), rejects("params", "length"));
+    await assert.rejects(new Client(pool).insertManyTx(pool, []), rejects("params", "length"));
     assert.equal(pool.connects, 0);
+    assert.deepEqual(pool.sent, []);
   });
   test("own transaction: BEGIN, one INSERT, one notification, COMMIT", async () => {
     const pool = new FakePool();

@@ -20,7 +20,7 @@ from riverboat.errors import ValidationError
 from riverboat.job import InsertResult, Job, format_time, parse_time
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _stdio import PROFILE_METHODS, RpcFailure, check_known, serve
+from _stdio import PROFILE_METHODS, RpcFailure, check_known, raw_member, serve
 
 OPTIONS = {"queue", "priority", "max_attempts", "scheduled_at", "pending", "tags", "metadata", "unique"}
 UNIQUE_OPTIONS = {"by_args", "by_period_ms", "by_queue", "by_state", "exclude_kind"}
@@ -92,7 +92,7 @@ def unique_opts(doc: dict[str, Any], period: timedelta | None) -> UniqueOpts:
 
 def insert_item(params: dict[str, Any]) -> InsertManyParams:
     check_known(params, {"kind", "args", "args_json", "opts"}, "insert")
-    raw: Any = params["args_json"] if "args_json" in params else params.get("args")
+    raw: Any = params["args_json"] if "args_json" in params else raw_member(params, "args")
     opts = params.get("opts", {})
     check_known(opts, OPTIONS, "opts")
     unique = opts.get("unique")
@@ -157,7 +157,7 @@ class PythonAdapter:
         doc = {**options, "by_args": tuple(selected) if selected is not None else options.get("by_args", False)}
         try:
             opts = unique_opts(doc, timedelta(microseconds=period / 1000) if period else None)
-            raw: Any = params["args_json"] if "args_json" in params else params.get("args")
+            raw: Any = params["args_json"] if "args_json" in params else raw_member(params, "args")
             encoded = encode_args(RawArgs(params["kind"], raw))
             key = unique_key(
                 kind=params["kind"],

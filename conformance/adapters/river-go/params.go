@@ -95,6 +95,7 @@ var messageFields = []struct{ prefix, field, rule string }{
 	{"UniqueOpts.ByState", "unique.by_state", "required_states"},
 	{"UniqueOpts.ExcludeKind", "unique.exclude_kind", "requires_dimension"},
 	{"error marshaling args", "args", "type"},
+	{"no jobs to insert", "jobs", "length"},
 }
 
 // classify turns River's errors into the adapter's error table.

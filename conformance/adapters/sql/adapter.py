@@ -17,8 +17,10 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from riverboat._gojson import compact
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _stdio import PROFILE_METHODS, RpcFailure, check_known, normalize, serve
+from _stdio import PROFILE_METHODS, RpcFailure, check_known, invalid, normalize, raw_member, serve
 
 QUERIES = Path(__file__).resolve().parent / "queries"
 INSERT_SQL = (QUERIES / "job_insert.sql").read_text(encoding="utf-8")
@@ -41,11 +43,11 @@ def connect() -> Conn:
 
 
 def job_input(params: dict[str, Any]) -> dict[str, Any]:
-    """Plain INSERT input: the job's columns as sent."""
+    """Plain INSERT input: the job's columns as sent, args as their text (cast to jsonb by the statement)."""
     check_known(params, {"kind", "args", "args_json", "opts"}, "insert")
     if not isinstance(params.get("kind"), str) or not params["kind"]:
         raise RpcFailure(-32602, "kind is required", {"field": "kind", "rule": "required"})
-    args = json.loads(params["args_json"]) if "args_json" in params else params.get("args")
+    args = params["args_json"] if "args_json" in params else raw_member(params, "args")
     opts = params.get("opts", {})
     check_known(opts, OPTIONS, "opts")
     if "unique" in opts:
@@ -56,7 +58,11 @@ def job_input(params: dict[str, Any]) -> dict[str, Any]:
 def function_input(params: dict[str, Any]) -> dict[str, Any]:
     """riverboat_job_insert_v1 arguments: kind, args as encoded text, opts as its JSON keys."""
     check_known(params, {"kind", "args", "args_json", "opts"}, "insert")
-    args = params["args_json"] if "args_json" in params else json.dumps(params.get("args"), ensure_ascii=False)
+    args = params["args_json"] if "args_json" in params else raw_member(params, "args")
+    if args is not None:
+        # spec/13 asks callers for args compact as Go encodes them: the text as sent, compacted
+        # as River Go compacts pre-encoded args (numbers, escapes and member order untouched).
+        args = compact(args)
     opts = dict(params.get("opts", {}))
     check_known(opts, OPTIONS, "opts")
     if "unique" in opts:
@@ -84,6 +90,9 @@ class SqlAdapter:
         self._txs: dict[str, Conn] = {}
 
     def _insert(self, conn: Conn, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not jobs:
+            # The batch is this adapter's (one statement over a JSON array); it refuses an empty one as River Go does.
+            raise invalid("jobs", "length", "no jobs to insert: a batch needs at least one job")
         if not self._plain:
             inputs = [function_input(job) for job in jobs]
             try:

@@ -104,13 +104,15 @@ def decide(
     job_id: int,
     attempt: int,
     max_attempts: int,
-    metadata: Mapping[str, Any],
+    metadata: object,
     outcome: Outcome,
     metadata_updates: Mapping[str, Any],
     duration: timedelta,
     now: datetime,
 ) -> Completion:
-    """The row change for ``outcome`` (the table in spec/07-complete.md#completion-rules)."""
+    """The row change for ``outcome`` (the table in spec/07-complete.md#completion-rules).
+    ``metadata`` is the row's as stored: any JSON, since another writer may have stored an
+    array or a scalar; only an object's ``snoozes`` counts."""
     updates = dict(metadata_updates) or None
     common: dict[str, Any] = {"job_id": job_id, "duration": duration, "metadata_updates": updates}
     if isinstance(outcome, Success):
@@ -136,7 +138,7 @@ def decide(
         return Completion(
             state="available", outcome=EventKind.INTERRUPTED, attempt=max(attempt - 1, 0), scheduled_at=now, **common
         )
-    snoozes = snooze_count(metadata.get("snoozes")) + 1
+    snoozes = snooze_count(metadata.get("snoozes") if isinstance(metadata, Mapping) else None) + 1
     common["metadata_updates"] = {**(updates or {}), "snoozes": snoozes}
     return Completion(
         state="available" if outcome.duration <= AVAILABLE_HORIZON else "scheduled",

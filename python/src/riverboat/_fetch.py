@@ -4,7 +4,10 @@ jobs with one statement, runs each as a task, and hands the results to the compl
 Fetches are triggered by start, an insert notification for the queue, the poll timer (with
 jitter), a freed slot after a full fetch, and a resume; at most one happens per
 ``fetch_cooldown``. The queue's ``river_queue`` row is upserted at start and every 10
-minutes, and its paused state is polled every 2 seconds besides the control notifications.
+minutes. Besides the control notifications, the producer polls its queue's paused state and
+the cancel requests of its running jobs: every 2 seconds in poll-only mode, else once a
+minute for notifications lost while the listener reconnected (River's intervals). Cancels
+are polled whether the queue is paused, saturated or draining after a stop.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from riverboat._complete import BatchCompleter
 from riverboat._completion import Completion
-from riverboat._execute import STOPPED, Discarded, JobExecutor, Running, decide
+from riverboat._execute import CANCELLED_REMOTELY, STOPPED, Discarded, JobExecutor, Running, decide
 from riverboat._json_rows import fast_json
 from riverboat._queries import query
 from riverboat._service import Service
@@ -34,7 +37,14 @@ from riverboat.worker import JobContext, JobStuckInfo, QueueConfig, StuckJobs
 logger = logging.getLogger("riverboat")
 
 QUEUE_REFRESH_INTERVAL = 600.0
-PAUSE_POLL_INTERVAL = 2.0
+#: How often cancels and pauses are polled without a listener (River's QueuePollInterval)...
+QUEUE_POLL_INTERVAL = 2.0
+#: ...and with one, as a fallback (River's NotificationPollInterval).
+NOTIFICATION_POLL_INTERVAL = 60.0
+#: Running jobs asked about per statement (River's batch size).
+CANCEL_POLL_BATCH = 1000
+#: Deadline of one poll statement (River's).
+POLL_DEADLINE = 10.0
 #: Poll jitter: up to 10 % of the interval, at least 10 ms (River's rule).
 JITTER_FRACTION = 0.1
 JITTER_MIN = 0.01
@@ -56,6 +66,7 @@ class Producer(Service):
         executor: JobExecutor,
         completer: BatchCompleter,
         stuck_jobs: StuckJobs | None = None,
+        poll_only: bool = False,
     ) -> None:
         self.queue = queue
         self.name = f"riverboat-producer-{queue}"
@@ -66,6 +77,9 @@ class Producer(Service):
         self._executor = executor
         self._completer = completer
         self._fetch_sql = query("job_get_available", schema)
+        self._poll_interval = QUEUE_POLL_INTERVAL if poll_only else NOTIFICATION_POLL_INTERVAL
+        #: Jobs the cancel poll has already cancelled, so a job still ending is not cancelled again.
+        self._cancels_polled: dict[int, Running] = {}
         self._threads = DaemonThreads(f"riverboat-{queue}")
         self._stuck_jobs = stuck_jobs or StuckJobs()
         self._running: dict[int, Running] = {}
@@ -118,7 +132,9 @@ class Producer(Service):
         await super()._end(task)
 
     async def wait_idle(self) -> None:
-        await self._idle.wait()
+        # Jobs draining after a stop still hear cancels (River polls until its executors finish).
+        while not await wait_event(self._idle, self._poll_interval):
+            await self._poll_cancels()
 
     def cancel_all(self, reason: str = STOPPED) -> None:
         for running in list(self._running.values()):
@@ -144,7 +160,8 @@ class Producer(Service):
     async def _queue_loop(self) -> None:
         last_refresh = time.monotonic()
         while True:
-            await asyncio.sleep(PAUSE_POLL_INTERVAL)
+            await asyncio.sleep(self._poll_interval)
+            await self._poll_cancels()
             try:
                 if time.monotonic() - last_refresh >= QUEUE_REFRESH_INTERVAL:
                     await self._register()
@@ -157,6 +174,26 @@ class Producer(Service):
                         self.set_paused(bool(row[0]))
             except (psycopg.Error, OSError) as exc:
                 logger.warning("producer %s: queue poll failed: %s", self.queue, exc)
+
+    async def _poll_cancels(self) -> None:
+        """Cancel the running jobs whose rows ask for it. Attempts are compared, not IDs: a job
+        that ended meanwhile and runs again under the same ID is left alone."""
+        self._cancels_polled = {i: r for i, r in self._cancels_polled.items() if self._running.get(i) is r}
+        snapshot = {i: r for i, r in self._running.items() if self._cancels_polled.get(i) is not r}
+        ids = list(snapshot)
+        try:
+            for start in range(0, len(ids), CANCEL_POLL_BATCH):
+                async with asyncio.timeout(POLL_DEADLINE), self._pool.connection() as conn:
+                    cur = await conn.execute(
+                        query("job_get_cancel_requested", self._schema), {"id": ids[start : start + CANCEL_POLL_BATCH]}
+                    )
+                    requested = [row[0] for row in await cur.fetchall()]
+                for job_id in requested:
+                    if self._running.get(job_id) is snapshot[job_id]:
+                        self._cancels_polled[job_id] = snapshot[job_id]
+                        self.cancel_job(job_id, CANCELLED_REMOTELY)
+        except (psycopg.Error, OSError, TimeoutError) as exc:
+            logger.warning("producer %s: cancel poll failed: %s", self.queue, exc)
 
     def _poll_wait(self) -> float:
         interval = self.config.fetch_poll_interval.total_seconds()

@@ -320,6 +320,15 @@ def fold_duplicates(params: Sequence[InsertParams]) -> Batch:
 InsertManyItem: TypeAlias = ArgsLike | tuple[ArgsLike, InsertOpts | None] | InsertManyParams
 
 
+def check_batch(items: object) -> None:
+    """A batch is a list of at least one job: River Go's InsertMany, InsertManyFast and their
+    Tx forms refuse an empty one ("no jobs to insert")."""
+    if isinstance(items, str | bytes) or not isinstance(items, Sequence):
+        raise ValidationError("insert_many", "type", "must be a list of jobs", items)
+    if not items:
+        raise ValidationError("insert_many", "length", "no jobs to insert: a batch needs at least one job")
+
+
 def split_item(item: InsertManyItem) -> InsertManyParams:
     """A bulk-insert element as args and options: args alone, ``(args, opts)`` or InsertManyParams."""
     if isinstance(item, InsertManyParams):

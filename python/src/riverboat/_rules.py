@@ -28,6 +28,9 @@ TAG_MAX_LENGTH = 255
 TAG_PATTERN = re.compile(r"\w[\w\-]+\w", re.ASCII)
 RESERVED_METADATA_PREFIX = "river:"
 MAX_ATTEMPTS_LIMIT = 32767  # the column is a smallint
+#: ``attempt`` is a smallint too: a job at this attempt can never be fetched again (the fetch's
+#: ``attempt + 1`` fails, and with it the fetch of its whole queue, in River Go as in riverboat).
+ATTEMPT_LIMIT = 32767
 PRIORITY_RANGE = range(1, 5)
 CLIENT_ID_MAX_LENGTH = 100
 

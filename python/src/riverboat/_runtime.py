@@ -95,6 +95,7 @@ class Runtime:
                 executor=self._executor,
                 completer=self.completer,
                 stuck_jobs=stuck_jobs,
+                poll_only=settings.poll_only,
             )
             for name, config in settings.queues.items()
         }

@@ -35,6 +35,7 @@ from riverboat.errors import ValidationError
 from riverboat.job import Job
 from riverboat.middleware import Hook, Middleware
 from riverboat.periodic import PeriodicInsert
+from riverboat.worker import resolve_timeout
 
 logger = logging.getLogger("riverboat")
 
@@ -73,6 +74,7 @@ class Working:
                     schema=schema,
                     next_retry=self._next_retry_now(settings.retry_policy),
                     is_known_kind=settings.workers.__contains__,
+                    timeout_of=self._timeout_of(settings),
                     periodic_jobs=settings.periodic_jobs,
                     insert_many=insert_periodic,
                     rescuer=JobRescuerConfig(rescue_stuck_jobs_after=settings.rescue_stuck_jobs_after),
@@ -98,6 +100,16 @@ class Working:
         )
         if self.elector is not None:
             self.runtime.listener.subscribe(Topic.LEADERSHIP, self._on_leadership)
+
+    @staticmethod
+    def _timeout_of(settings: WorkSettings) -> Callable[[str], float | None]:
+        """A kind's job timeout as the executor applies it, for the rescuer."""
+
+        def timeout_of(kind: str) -> float | None:
+            worker = settings.workers.get(kind)
+            return resolve_timeout(None if worker is None else worker.timeout, settings.job_timeout)
+
+        return timeout_of
 
     @staticmethod
     def _next_retry_now(policy: RetryPolicy) -> Callable[[Job], datetime]:

@@ -57,11 +57,11 @@ def _json_text(value: object) -> str:
 
 
 def _json_value(value: object) -> Any:
-    """A json/jsonb column value: decoded already by psycopg, or raw text from a loader-less cursor."""
+    """A json/jsonb column value: decoded already by psycopg, or the raw bytes of a binary
+    loader-less cursor. A ``str`` is already a decoded JSON string (jsonb holding ``"…"``)
+    and stays one: decoding it again would turn a string that looks like an object into one."""
     if isinstance(value, bytes | bytearray | memoryview):
-        value = bytes(value).decode("utf-8")
-    if isinstance(value, str):
-        return json.loads(value)
+        return json.loads(bytes(value))
     return value
 
 
@@ -167,10 +167,11 @@ class Job:
 
 
 def _safe_json(value: object) -> object:
+    """An ``errors`` element, never raising: raw bytes that are not JSON are kept as text."""
     try:
         return _json_value(value)
     except ValueError:
-        return value
+        return bytes(value).decode("utf-8", "replace") if isinstance(value, bytes | bytearray | memoryview) else value
 
 
 @dataclass(frozen=True)

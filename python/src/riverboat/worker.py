@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar, overload
 
+import pydantic
+
 from riverboat._defaults import (
     FETCH_COOLDOWN_DEFAULT,
     FETCH_INTERVAL_MIN,
@@ -144,9 +146,10 @@ class Worker(Generic[Args]):
     ``NO_TIMEOUT``: none), ``contract`` (a JSON Schema the args must satisfy, or ``None``),
     ``middleware`` and ``hooks`` (run around this worker's jobs after the client's own,
     see ``riverboat.middleware``).
-    Override ``decode_args`` to build ``Args`` from the JSON object (the default passes a
-    dataclass or pydantic model type in ``args_type`` the object, else returns it as is), and
-    ``next_retry`` to choose when a failed job runs again.
+    Override ``decode_args`` to build ``Args`` from the JSON object (by default, the object
+    itself, or, with ``args_type`` set, the object decoded into that type as Go's
+    ``encoding/json`` would: spec/05-args-contract.md#decoding), and ``next_retry`` to
+    choose when a failed job runs again.
     """
 
     kind: ClassVar[str]
@@ -157,15 +160,16 @@ class Worker(Generic[Args]):
     hooks: ClassVar[Sequence[Hook]] = ()
 
     def decode_args(self, raw: Any) -> Args:
+        if not isinstance(raw, dict):
+            raise ValidationError("args", "type", f"must be a JSON object, not {_json_type(raw)}")
         args_type = self.args_type
         if args_type is None:
-            return raw  # type: ignore[no-any-return]
-        if not isinstance(raw, dict):
-            raise TypeError(f"args must be a JSON object, got {type(raw).__name__}")
-        validate = getattr(args_type, "model_validate", None)
-        if validate is not None:
-            return validate(raw)  # type: ignore[no-any-return]
-        return args_type(**raw)  # type: ignore[no-any-return]
+            return raw  # type: ignore[return-value]
+        try:
+            decoded: Args = _args_adapter(args_type).validate_json(json.dumps(raw), strict=True)
+        except pydantic.ValidationError as exc:
+            raise _decode_error(args_type, exc) from None
+        return decoded
 
     def work(self, job: WorkJob[Args]) -> Awaitable[None] | None:
         """Do the job. Return normally to complete it; raise to fail it (it is retried)."""
@@ -174,6 +178,38 @@ class Worker(Generic[Args]):
     def next_retry(self, job: WorkJob[Args]) -> datetime | None:
         """When to retry after a failure; ``None`` leaves it to the client's retry policy."""
         return None
+
+
+_args_adapters: dict[type[Any], pydantic.TypeAdapter[Any]] = {}
+
+
+def _args_adapter(args_type: type[Any]) -> pydantic.TypeAdapter[Any]:
+    """The pydantic adapter of an args type, built once per type."""
+    adapter = _args_adapters.get(args_type)
+    if adapter is None:
+        adapter = _args_adapters[args_type] = pydantic.TypeAdapter(args_type)
+    return adapter
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, str):
+        return "a JSON string"
+    if isinstance(value, list):
+        return "a JSON array"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a JSON boolean"
+    return "a JSON number"
+
+
+def _decode_error(args_type: type[Any], exc: pydantic.ValidationError) -> ValidationError:
+    """Every problem pydantic found, each named by its path in the args; never the values."""
+    problems = exc.errors(include_url=False, include_input=False)
+    paths = ["args" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"]) for e in problems]
+    message = "; ".join(f"{path}: {e['msg']}" for path, e in zip(paths, problems, strict=True))
+    rule = "required" if problems[0]["type"] == "missing" else "type"
+    return ValidationError(paths[0], rule, f"cannot decode into {args_type.__name__}: {message}")
 
 
 def validate_plugins(field: str, plugins: Sequence[object], kind: type) -> tuple[Any, ...]:

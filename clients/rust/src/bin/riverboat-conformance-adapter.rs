@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, oneshot};
 
 struct RpcError {
@@ -216,8 +216,21 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// A time as the protocol writes it (ADAPTER.md#values): the client's RFC 3339 text with the
+/// trailing zeros of its fraction trimmed (no fraction at all for a whole second).
+fn protocol_time(t: SystemTime) -> String {
+    let text = riverboat::time::format_rfc3339(t);
+    match text.strip_suffix('Z').and_then(|t| t.split_once('.')) {
+        Some((whole, fraction)) => match fraction.trim_end_matches('0') {
+            "" => format!("{whole}Z"),
+            kept => format!("{whole}.{kept}Z"),
+        },
+        None => text,
+    }
+}
+
 fn result_json(r: InsertResult) -> Result<Value, RpcError> {
-    let fmt = riverboat::time::format_rfc3339;
+    let fmt = protocol_time;
     let raw = |s: String| RawValue::from_string(s).map_err(|e| RpcError::new(-32000, e.to_string()));
     let j = r.job;
     let job = NormalizedJob {

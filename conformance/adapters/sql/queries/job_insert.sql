@@ -2,7 +2,7 @@
 -- One row per element, in input order; state is pending, scheduled (scheduled_at given) or available.
 INSERT INTO river_job (args, kind, max_attempts, metadata, priority, queue, scheduled_at, state, tags)
 SELECT
-    job -> 'args',
+    (job ->> 'args')::jsonb,
     job ->> 'kind',
     coalesce((job ->> 'max_attempts')::smallint, 25),
     coalesce(job -> 'metadata', '{}'),

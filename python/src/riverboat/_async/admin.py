@@ -17,7 +17,7 @@ from psycopg.errors import UniqueViolation
 from psycopg.rows import dict_row
 
 from riverboat._queries import query
-from riverboat._rules import ALL_QUEUES, validate_count, validate_job_id, validate_queue_name
+from riverboat._rules import ALL_QUEUES, ATTEMPT_LIMIT, validate_count, validate_job_id, validate_queue_name
 from riverboat._states import JobState
 from riverboat._time import format_time
 from riverboat.admin import (
@@ -119,14 +119,23 @@ async def job_cancel(conn: AsyncConnection[Any], schema: str | None, job_id: int
 async def job_retry(conn: AsyncConnection[Any], schema: str | None, job_id: int) -> Job:
     """Make a job available to run now (River's rules: never a running job; a job that
     used all attempts gets one more). ``UniqueConflictError`` if a live job now holds
-    its unique key."""
+    its unique key; ``ValidationError`` (field ``attempt``) for a job at the largest
+    attempt, which no fetch can take (spec/06-fetch.md#the-fetch-statement)."""
+    params = {"id": validate_job_id(job_id), "now": None, "attempt_limit": ATTEMPT_LIMIT}
     try:
         async with conn.transaction():
-            row = await _fetch_one(conn, "job_retry", schema, {"id": validate_job_id(job_id), "now": None})
+            row = await _fetch_one(conn, "job_retry", schema, params)
     except UniqueViolation as exc:
         raise UniqueConflictError(job_id) from exc
     if row is None:
         raise JobNotFoundError(job_id)
+    if row["attempt"] >= ATTEMPT_LIMIT and row["state"] != "running":
+        raise ValidationError(
+            "attempt",
+            "range",
+            f"job {job_id} is at attempt {row['attempt']}, the largest the column holds: fetching it again would "
+            "fail every fetch of its queue; delete the job or lower its attempt",
+        )
     return Job.from_row(row)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from riverboat._leader import Elector
 from riverboat._maintenance.job_cleaner import JobCleaner, JobCleanerConfig
-from riverboat._maintenance.job_rescuer import JobRescuer, JobRescuerConfig, KnownKind, NextRetry
+from riverboat._maintenance.job_rescuer import JobRescuer, JobRescuerConfig, KnownKind, NextRetry, TimeoutOf
 from riverboat._maintenance.job_scheduler import JobScheduler, JobSchedulerConfig
 from riverboat._maintenance.periodic_job_enqueuer import InsertMany, PeriodicJobEnqueuer
 from riverboat._maintenance.queue_cleaner import QueueCleaner, QueueCleanerConfig
@@ -54,6 +54,7 @@ def standard_services(
     schema: str | None,
     next_retry: NextRetry,
     is_known_kind: KnownKind | None,
+    timeout_of: TimeoutOf | None = None,
     periodic_jobs: Sequence[PeriodicJob] = (),
     insert_many: InsertMany | None = None,
     scheduler: JobSchedulerConfig | None = None,
@@ -65,7 +66,14 @@ def standard_services(
     cleaner and, when there are periodic jobs, the periodic job enqueuer."""
     services: list[IntervalService[Any]] = [
         JobScheduler(connect=connect, schema=schema, config=scheduler),
-        JobRescuer(connect=connect, schema=schema, next_retry=next_retry, is_known_kind=is_known_kind, config=rescuer),
+        JobRescuer(
+            connect=connect,
+            schema=schema,
+            next_retry=next_retry,
+            is_known_kind=is_known_kind,
+            timeout_of=timeout_of,
+            config=rescuer,
+        ),
         JobCleaner(connect=connect, schema=schema, config=cleaner),
         QueueCleaner(connect=connect, schema=schema, config=queue_cleaner),
     ]

@@ -45,6 +45,7 @@ from riverboat._insert import (
     InsertParams,
     InsertResolver,
     batch_arrays,
+    check_batch,
     chunked,
     copy_row,
     fold_duplicates,
@@ -215,8 +216,7 @@ class ClientBase:
         """Resolve and validate every job before touching the database: one bad job
         rejects the whole batch. ``extra_metadata`` (one per item) is riverboat's own,
         merged after the user's metadata is checked, so it may use reserved keys."""
-        if isinstance(items, str | bytes) or not isinstance(items, Sequence):
-            raise ValidationError("insert_many", "type", "must be a list of jobs", items)
+        check_batch(items)
         resolver = InsertResolver(self._defaults, datetime.now(UTC))
         contract = self._contract
         return [
@@ -230,8 +230,7 @@ class ClientBase:
         """``_prepare`` one job at a time, for inserts that send earlier jobs while later
         ones are prepared (only in a transaction of their own, and only without insert
         middleware or hooks, which see the whole batch)."""
-        if isinstance(items, str | bytes) or not isinstance(items, Sequence):
-            raise ValidationError("insert_many", "type", "must be a list of jobs", items)
+        check_batch(items)
         if has_plugins(items, self._settings.middleware, self._settings.hooks):
             return self._prepare(items, extra_metadata)
         resolver = InsertResolver(self._defaults, datetime.now(UTC))
@@ -266,8 +265,6 @@ class ClientBase:
     def insert_many(self, items: Sequence[InsertManyItem]) -> list[InsertResult]:
         """Insert jobs in one transaction of their own; results in input order."""
         rows = self._prepare_each(items)
-        if not items:
-            return []
         # A bad job raises while earlier chunks are sent; the transaction, ours alone, rolls back.
         with self._connection() as conn:
             return self._insert_rows(conn, items, rows)
@@ -277,13 +274,11 @@ class ClientBase:
         conn = tx_connection(conn)
         # Every job is checked first: a failed statement would abort the caller's transaction.
         rows = self._prepare(items)
-        return self._insert_rows(conn, items, rows) if rows else []
+        return self._insert_rows(conn, items, rows)
 
     def insert_many_fast(self, items: Sequence[InsertManyItem]) -> int:
         """Insert non-unique jobs with COPY in a transaction of their own; returns the count."""
         rows = self._prepare_each(items)
-        if not items:
-            return 0
         # Rows are made while COPY streams the earlier ones, so the server works beside
         # us; a bad job raises mid-COPY and its transaction, ours alone, rolls back.
         with self._connection() as conn:
@@ -294,7 +289,7 @@ class ClientBase:
         conn = tx_connection(conn)
         # Every job is checked first: a failed COPY would abort the caller's transaction.
         rows = self._prepare(items)
-        return self._copy_rows(conn, items, rows) if rows else 0
+        return self._copy_rows(conn, items, rows)
 
     def _insert_periodic(self, inserts: Sequence[PeriodicInsert]) -> list[InsertResult]:
         """Insert what the periodic job enqueuer built: at its run time unless the job's

@@ -14,6 +14,7 @@ import click
 import psycopg
 
 from riverboat._conninfo import connect as connect_checked
+from riverboat._time import format_time
 from riverboat.errors import RiverboatError, ValidationError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -67,7 +68,7 @@ def plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, datetime):
-        return value.isoformat()
+        return format_time(value)
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value).hex()
     if isinstance(value, dict):
@@ -87,7 +88,7 @@ def cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, datetime):
-        # Tables show UTC; --json keeps the full timestamp with its offset.
+        # Tables show UTC to the second; --json gives the protocol's form (spec/02-lifecycle.md#times).
         shown = value.astimezone(UTC) if value.tzinfo is not None else value
         return shown.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, list | tuple):

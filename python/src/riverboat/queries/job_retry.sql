@@ -1,5 +1,6 @@
 -- Make a job available again now by River's rules (spec/12-queues-and-admin.md#job-retry): never a running job;
--- an available job already due is left alone; a job that used all attempts gets one more.
+-- an available job already due is left alone; a job that used all attempts gets one more. Unlike River, a
+-- job at the largest attempt (smallint) is left alone too: made available, it would stall its queue's fetch.
 WITH job_to_update AS (
     SELECT id
     FROM /* TEMPLATE: schema */river_job
@@ -19,6 +20,7 @@ updated_job AS (
     WHERE river_job.id = job_to_update.id
         AND river_job.state <> 'running'
         AND NOT (river_job.state = 'available' AND river_job.scheduled_at < coalesce(%(now)s::timestamptz, now()))
+        AND river_job.attempt < %(attempt_limit)s::integer
     RETURNING river_job.*
 )
 SELECT *

@@ -14,9 +14,10 @@ WITH outcome AS (
 target AS (
     SELECT job.id,
         job.state = 'running' AS was_running,
-        -- A retry or snooze of a job someone asked to cancel ends it instead (River's rule).
+        -- A retry or snooze of a job someone asked to cancel ends it instead (River's rule). The key
+        -- counts on an object only: `?` also matches a string element of an array or a string.
         job.state = 'running' AND o.state IN ('available', 'retryable', 'scheduled')
-            AND job.metadata ? 'cancel_attempted_at' AS cancel_instead,
+            AND jsonb_typeof(job.metadata) = 'object' AND job.metadata ? 'cancel_attempted_at' AS cancel_instead,
         o.state, o.attempt, o.error, o.finalized_at, o.scheduled_at, o.metadata_updates
     FROM /* TEMPLATE: schema */river_job AS job
     JOIN outcome AS o ON o.id = job.id

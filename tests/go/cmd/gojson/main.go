@@ -3,6 +3,9 @@
 // equivalent Go value. Objects keep their member order (as a Go struct would), numbers
 // with '.', 'e' or 'E' become float64 and other numbers *big.Int. A value Go cannot
 // represent produces a line starting with "ERROR: ".
+//
+// With -raw, each line is pre-encoded JSON text, and the output is what json.Marshal makes
+// of it as a json.RawMessage (a json.Marshaler): River Go's handling of pre-encoded args.
 package main
 
 import (
@@ -10,6 +13,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"math/big"
 	"os"
@@ -18,11 +22,23 @@ import (
 )
 
 func main() {
+	raw := flag.Bool("raw", false, "marshal each line as a json.RawMessage")
+	flag.Parse()
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 1<<20), 1<<30)
 	out := bufio.NewWriter(os.Stdout)
 	defer out.Flush()
 	for in.Scan() {
+		if *raw {
+			encoded, err := json.Marshal(json.RawMessage(in.Bytes()))
+			if err != nil {
+				fmt.Fprintln(out, "ERROR: "+err.Error())
+				continue
+			}
+			out.Write(encoded)
+			out.WriteByte('\n')
+			continue
+		}
 		var buf bytes.Buffer
 		dec := json.NewDecoder(bytes.NewReader(in.Bytes()))
 		dec.UseNumber()

@@ -1,22 +1,27 @@
-// Command riverworker runs a River Go v0.51.2 client working queue "go_queue" (kind
-// "go_task") so tests can run a mixed fleet with riverboat on one database. It inserts
-// riverboat's jobs and cancels jobs on command.
+// Command riverworker runs a River Go v0.51.2 client working queue "go_queue" (kinds
+// "go_task", which succeeds, and "go_fail", which fails and is retried at once) so tests
+// can run a mixed fleet with riverboat on one database. It inserts riverboat's jobs and
+// cancels jobs on command.
 //
 //	riverworker -database-url URL -id CLIENT_ID
 //
 // stdin commands: "insert N" (N py_task jobs on py_queue), "cancel JOB_ID", "stop".
-// stdout lines: "started", "worked JOB_ID", "ok", "error MSG", "stopped".
+// stdout lines: "started", "worked JOB_ID", "ok", "error MSG", "stopped", and River's own
+// warnings and errors as "log ..." lines.
 package main
 
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
@@ -38,6 +43,21 @@ func (goTaskWorker) Work(_ context.Context, job *river.Job[goTaskArgs]) error {
 	return nil
 }
 
+type goFailArgs struct{}
+
+func (goFailArgs) Kind() string { return "go_fail" }
+
+type goFailWorker struct {
+	river.WorkerDefaults[goFailArgs]
+}
+
+func (goFailWorker) Work(context.Context, *river.Job[goFailArgs]) error {
+	return errors.New("go_fail always fails")
+}
+
+// NextRetry retries at once, so a test sees several attempts' errors quickly.
+func (goFailWorker) NextRetry(*river.Job[goFailArgs]) time.Time { return time.Now() }
+
 type pyTaskArgs struct {
 	N int `json:"n"`
 }
@@ -52,6 +72,18 @@ func say(format string, args ...any) {
 	outMu.Lock()
 	defer outMu.Unlock()
 	fmt.Printf(format+"\n", args...)
+}
+
+// logLines writes River's log records as "log ..." lines, each in one piece.
+type logLines struct{}
+
+func (logLines) Write(p []byte) (int, error) {
+	outMu.Lock()
+	defer outMu.Unlock()
+	if _, err := fmt.Printf("log %s", p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 func main() {
@@ -73,8 +105,10 @@ func run(databaseURL, id string) error {
 	defer pool.Close()
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &goTaskWorker{})
+	river.AddWorker(workers, &goFailWorker{})
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		ID:      id,
+		Logger:  slog.New(slog.NewTextHandler(logLines{}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Queues:  map[string]river.QueueConfig{"go_queue": {MaxWorkers: 10}},
 		Workers: workers,
 		// py_task is worked by riverboat, not here.

@@ -177,6 +177,10 @@ public final class Client {
     }
 
     private List<Row> prepare(List<InsertParams> params, Instant now) {
+        if (params.isEmpty()) {
+            // River Go's InsertMany refuses an empty batch ("no jobs to insert").
+            throw new ValidationException("params", "length", "no jobs to insert: a batch needs at least one job");
+        }
         List<Row> rows = new ArrayList<>(params.size());
         for (InsertParams p : params) {
             rows.add(resolve(p, now));

@@ -176,8 +176,10 @@ public final class ConformanceAdapter {
         return out;
     }
 
+    /** A time as the protocol writes it (ADAPTER.md#values): UTC, trailing fraction zeros trimmed, Z. */
     private static String fmt(Instant t) {
-        return t == null ? null : DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSS'Z'").withZone(java.time.ZoneOffset.UTC).format(t);
+        return t == null ? null : DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSS'Z'").withZone(java.time.ZoneOffset.UTC).format(t)
+                .replaceFirst("\\.?0*Z$", "Z");
     }
 
     private static Map<String, Object> resultJson(InsertResult r) {

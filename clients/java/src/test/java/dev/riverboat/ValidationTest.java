@@ -56,6 +56,14 @@ class ValidationTest {
     }
 
     @Test
+    void anEmptyBatchIsRefusedAsRiverGoRefusesIt() {
+        ValidationException many = assertThrows(ValidationException.class, () -> client.insertMany(null, List.of()));
+        assertEquals(List.of("params", "length"), List.of(many.field(), many.rule()));
+        ValidationException tx = assertThrows(ValidationException.class, () -> client.insertManyTx(null, List.of()));
+        assertEquals(List.of("params", "length"), List.of(tx.field(), tx.rule()));
+    }
+
+    @Test
     void reservedMetadataKeysAreRefusedAtTheTopLevelOnly() {
         ValidationException e = assertThrows(ValidationException.class,
                 () -> client.check(with(new InsertOpts().metadata(Map.of("source", "signup", "river:periodic_job_id", "p1")))));
