@@ -202,8 +202,11 @@ class Running:
     slot_released: bool = False
 
     def cancel(self, reason: str) -> None:
+        """Tell the job to stop; only the first request interrupts it (a job that handles
+        the cancel and carries on is not interrupted again by a repeated notification)."""
+        first = not self.context.cancel_requested
         self.context.request_cancel(reason)
-        if not self.in_thread and self.task is not None and not self.task.done():
+        if first and not self.in_thread and self.task is not None and not self.task.done():
             self.task.cancel()
 
     def abandon(self) -> None:
