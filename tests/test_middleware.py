@@ -354,3 +354,27 @@ async def test_what_insert_middleware_changes_is_checked_before_sending(db_url: 
         assert (refused.value.field, refused.value.rule) == ("metadata", "json")
         # Nothing was sent: the caller's transaction is still usable.
         await tx.execute("SELECT 1")
+
+
+class HangsInWorkBegin(Hook):
+    async def work_begin(self, job: Job) -> None:
+        await asyncio.Event().wait()
+
+
+class QuickWithTimeout(Worker[Any]):
+    kind = "quick_with_timeout"
+    timeout = timedelta(milliseconds=200)
+
+    async def work(self, job: WorkJob[Any]) -> None:
+        return None
+
+
+async def test_a_hook_that_hangs_past_the_job_timeout_fails_the_attempt(
+    db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    async with working(db_url, QuickWithTimeout(), hooks=[HangsInWorkBegin()]) as client:
+        job = (await client.insert(RawArgs("quick_with_timeout", {}))).job
+        await _until_failed(conn, job.id)
+        assert job_row(conn, job.id)["errors"][0]["error"] == "job timed out after 0.2 s"
+        assert client._working is not None
+        assert client._working.runtime.started
