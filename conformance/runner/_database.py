@@ -60,6 +60,14 @@ class Observer:
     def rows(self) -> list[dict[str, Any]]:
         return [normalize_row(row) for row in self._conn.execute("SELECT * FROM river_job ORDER BY id")]
 
+    def stored_args_differ(self, job_id: int, text: str) -> str | None:
+        """The row's args as jsonb text if they are not the jsonb of ``text`` byte for byte, else None."""
+        row = self._conn.execute(
+            "SELECT args::text AS stored, args::text = %s::jsonb::text AS same FROM river_job WHERE id = %s",
+            (text, job_id),
+        ).fetchone()
+        return None if row is None or row["same"] else str(row["stored"])
+
     def count(self) -> int:
         row = self._conn.execute("SELECT count(*) AS n FROM river_job").fetchone()
         assert row is not None

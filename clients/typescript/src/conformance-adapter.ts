@@ -273,6 +273,8 @@ class Adapter {
             "lifecycle",
             "transactions",
             "unique_jobs",
+            "unique_key",
+            "unique_by_args_paths",
             "validation",
             "kind_validation",
             "reserved_metadata",

@@ -120,7 +120,7 @@ class PythonAdapter:
     def __init__(self, runner: asyncio.Runner) -> None:
         self._url = os.environ["RIVER_CONFORMANCE_DATABASE_URL"]
         self._schema = os.environ.get("RIVER_CONFORMANCE_SCHEMA") or None
-        self._run = runner.run
+        self.run = runner.run
         self._client = AsyncClient(self._url, schema=self._schema)
         self._contract_kinds: dict[str, KindContract] = {}
         self._txs: dict[str, psycopg.AsyncConnection[Any]] = {}
@@ -129,9 +129,9 @@ class PythonAdapter:
         try:
             items = [insert_item(job) for job in jobs]
             if handle is None:
-                results = self._run(self._client.insert_many(items))
+                results = self.run(self._client.insert_many(items))
             else:
-                results = self._run(self._client.insert_many_tx(self._tx(handle), items))
+                results = self.run(self._client.insert_many_tx(self.transaction(handle), items))
         except ArgsContractError as exc:
             raise RpcFailure(
                 -32002, str(exc), {"reason": "contract_violation", "pointer": exc.pointer, "rule": exc.keyword}
@@ -144,7 +144,7 @@ class PythonAdapter:
             raise RpcFailure(-32003, str(exc).strip(), {"sqlstate": exc.sqlstate}) from exc
         return [result_json(result) for result in results]
 
-    def _tx(self, handle: Any) -> psycopg.AsyncConnection[Any]:
+    def transaction(self, handle: Any) -> psycopg.AsyncConnection[Any]:
         if handle not in self._txs:
             raise RpcFailure(-32001, f"unknown transaction handle {handle!r}")
         return self._txs[handle]
@@ -180,7 +180,7 @@ class PythonAdapter:
             raise RpcFailure(-32602, str(exc), {"field": "contract", "rule": exc.rule}) from exc
         self._contract_kinds = kinds
         # A contract checks only the kinds it lists, so one client inserts every kind.
-        self._run(self._client.close())
+        self.run(self._client.close())
         self._client = AsyncClient(self._url, schema=self._schema, contract=contract)
         return {}
 
@@ -194,6 +194,8 @@ class PythonAdapter:
                     "lifecycle",
                     "transactions",
                     "unique_jobs",
+                    "unique_key",
+                    "unique_by_args_paths",
                     "validation",
                     "kind_validation",
                     "reserved_metadata",
@@ -222,12 +224,12 @@ class PythonAdapter:
             handle = params.get("handle")
             if not isinstance(handle, str) or not handle or handle in self._txs:
                 raise RpcFailure(-32602, f"bad or open handle {handle!r}", {"field": "handle", "rule": "unique"})
-            self._txs[handle] = self._run(self._begin())
+            self._txs[handle] = self.run(self._begin())
             return {}
         if method in ("tx_commit", "tx_rollback"):
-            conn = self._tx(params.get("handle"))
+            conn = self.transaction(params.get("handle"))
             del self._txs[params["handle"]]
-            self._run(self._end(conn, commit=method == "tx_commit"))
+            self.run(self._end(conn, commit=method == "tx_commit"))
             return {}
         raise RpcFailure(-32601, f"method not found: {method}")
 

@@ -30,7 +30,8 @@ func setup(_ context.Context, pool *pgxpool.Pool, schema string) (conformanceada
 	return &adapter{pool: pool, schema: schema, client: client}, conformanceadapter.Config{
 		Implementation:        "river-go",
 		ImplementationVersion: "0.51.2",
-		Capabilities:          []string{"insert", "lifecycle", "transactions", "unique_jobs", "validation"},
+		// No unique_by_args_paths: River Go selects fields with struct tags, which raw args cannot carry.
+		Capabilities: []string{"insert", "lifecycle", "transactions", "unique_jobs", "unique_key", "validation"},
 		MigrationLines:        map[string]int{"main": 8},
 	}, nil
 }

@@ -129,7 +129,11 @@ class SqlAdapter:
                 "adapter_version": 1,
                 "backend": "postgres",
                 "capabilities": ["insert", "lifecycle", "transactions"]
-                + ([] if self._plain else ["unique_jobs", "validation", "kind_validation", "reserved_metadata"]),
+                + (
+                    []
+                    if self._plain
+                    else ["unique_jobs", "unique_by_args_paths", "validation", "kind_validation", "reserved_metadata"]
+                ),
                 "implementation": "riverboat-sql-plain" if self._plain else "riverboat-sql",
                 "implementation_version": "1",
                 "methods": PROFILE_METHODS,

@@ -35,8 +35,8 @@ func setup(_ context.Context, pool *pgxpool.Pool, schema string) (conformanceada
 		Implementation:        "riverboat-go",
 		ImplementationVersion: "0.1.0",
 		Capabilities: []string{
-			"insert", "lifecycle", "transactions", "unique_jobs", "validation", "kind_validation", "reserved_metadata",
-			"args_contract",
+			"insert", "lifecycle", "transactions", "unique_jobs", "unique_key", "unique_by_args_paths", "validation",
+			"kind_validation", "reserved_metadata", "args_contract",
 		},
 		MigrationLines: map[string]int{"main": 8},
 		Methods:        map[string]conformanceadapter.Method{"contract_load": a.contractLoad},

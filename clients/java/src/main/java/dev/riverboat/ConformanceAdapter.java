@@ -247,7 +247,7 @@ public final class ConformanceAdapter {
                 Map<String, Object> r = new LinkedHashMap<>();
                 r.put("adapter_version", 1);
                 r.put("backend", "postgres");
-                r.put("capabilities", List.of("insert", "lifecycle", "transactions", "unique_jobs", "args_contract", "validation", "kind_validation", "reserved_metadata"));
+                r.put("capabilities", List.of("insert", "lifecycle", "transactions", "unique_jobs", "unique_key", "unique_by_args_paths", "args_contract", "validation", "kind_validation", "reserved_metadata"));
                 r.put("implementation", "riverboat-java");
                 r.put("implementation_version", "0.1.0");
                 r.put("methods", List.of("handshake", "insert", "insert_many", "tx_begin", "tx_commit", "tx_insert", "tx_insert_many",
