@@ -286,12 +286,7 @@ class CaseRunner:
             if row is None:
                 problems.append(f"{item.label}: job {item.job['id']} is not in river_job")
                 continue
-            problems.extend(
-                f"{item.label}: job {row['id']}.{column}: the adapter reported {item.job[column]!r:.200}, "
-                f"the row has {row[column]!r:.200}"
-                for column in COLUMNS
-                if not same_column(column, item.job[column], row[column])
-            )
+            problems.extend(f"{item.label}: {p}" for p in _differences(item.job, row, COLUMNS))
             if item.duplicate:
                 continue
             problems.extend(f"{item.label}: {p}" for p in insert_problems(item.params, row, item.window))
@@ -324,12 +319,7 @@ class CaseRunner:
             if found is None:
                 problems.append(f"job {item.job['id']} returned by the adapter is not in river_job")
                 continue
-            problems.extend(
-                f"job {found['id']}.{column}: the adapter reported {item.job[column]!r:.100}, "
-                f"the row now has {found[column]!r:.100}"
-                for column in INSERT_COLUMNS
-                if not same_column(column, item.job[column], found[column])
-            )
+            problems.extend(f"now {p}" for p in _differences(item.job, found, INSERT_COLUMNS))
         reported = {item.job["id"] for item in run.sent}
         problems.extend(
             f"row {row_id} is in river_job, but no insert reported it" for row_id in by_id.keys() - reported
@@ -348,6 +338,15 @@ class CaseRunner:
             if actual_ids != expected_ids:
                 problems.append(f"fetch order {actual_ids}, expected {expected_ids}")
         return problems
+
+
+def _differences(job: dict[str, Any], row: dict[str, Any], columns: tuple[str, ...]) -> list[str]:
+    """Where the job an adapter reported differs from the row it names."""
+    return [
+        f"job {row['id']}.{column}: the adapter reported {job[column]!r:.200}, the row has {row[column]!r:.200}"
+        for column in columns
+        if not same_column(column, job[column], row[column])
+    ]
 
 
 def _describe_error(exc: RpcError, needs: set[str]) -> str:

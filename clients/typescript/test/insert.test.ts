@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
-import { Client, InsertOpts } from "@riverboat/client";
+import { Client, DEFAULT_UNIQUE_STATES, InsertOpts } from "@riverboat/client";
 
 import { TestDatabase } from "./db";
 
@@ -125,13 +125,10 @@ describe("batches", () => {
     );
     assert.equal(results[2]!.job.id, results[0]!.job.id);
     assert.deepEqual(await db.rows("SELECT args->>'id' AS id FROM river_job ORDER BY id"), [{ id: "1" }, { id: "2" }]);
-    assert.deepEqual(results[0]!.job.uniqueStates, [
-      "available",
-      "completed",
-      "pending",
-      "retryable",
-      "running",
-      "scheduled",
+    assert.deepEqual(results[0]!.job.uniqueStates, DEFAULT_UNIQUE_STATES);
+    assert.deepEqual(await db.rows("SELECT unique_states::integer AS mask FROM river_job"), [
+      { mask: 245 },
+      { mask: 245 },
     ]);
   });
 
