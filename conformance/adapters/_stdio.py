@@ -12,9 +12,13 @@ from typing import Any
 
 # The normalized job form is the runner's own, so that adapters and runner cannot drift apart.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from conformance.runner._expected import QUEUE_DEFAULT, given, protocol_unique_opts
 from conformance.runner._values import normalize_row as normalize
 
-__all__ = ["PROFILE_METHODS", "RpcFailure", "check_known", "invalid", "normalize", "raw_member", "serve"]
+__all__ = [
+    "PROFILE_METHODS", "QUEUE_DEFAULT", "RpcFailure", "check_known", "given", "invalid", "normalize",
+    "protocol_unique_opts", "raw_member", "serve",
+]  # fmt: skip
 
 PROFILE_METHODS = [
     "handshake", "insert", "insert_many", "tx_begin", "tx_commit", "tx_insert", "tx_insert_many", "tx_rollback",
@@ -139,7 +143,8 @@ def serve(handle: Callable[[str, dict[str, Any]], Any]) -> None:
         sys.stdout.flush()
 
 
-def check_known(params: dict[str, Any], allowed: set[str], where: str) -> None:
-    unknown = set(params) - allowed
+def check_known(params: dict[str, Any], allowed: set[str], prefix: str = "") -> None:
+    """An unknown member is an error: -32602, rule ``choice``, field its dotted path (ADAPTER.md#insert-params)."""
+    unknown = sorted(set(params) - allowed)
     if unknown:
-        raise RpcFailure(-32602, f"unknown {where} members: {sorted(unknown)}")
+        raise RpcFailure(-32602, f"unknown members {unknown}", {"field": prefix + unknown[0], "rule": "choice"})

@@ -23,37 +23,9 @@ def load_json(path: Path) -> Any:
 
 
 def load_fixtures() -> dict[str, dict[str, Any]]:
-    """fixtures/unique_keys.json by entry name, each entry as unique_key params plus its expectations."""
+    """fixtures/unique_keys.json by entry name: each entry's unique_key ``params`` and ``expected`` result."""
     entries = load_json(CONFORMANCE_DIR / "fixtures" / "unique_keys.json")
-    return {entry["name"]: fixture_params(entry) for entry in entries}
-
-
-def fixture_params(entry: dict[str, Any]) -> dict[str, Any]:
-    """A fixtures/unique_keys.json entry as unique_key params (ADAPTER.md#unique-key) plus its expectations."""
-    options = entry["options"]
-    by_args = options.get("by_args", False)
-    period = options.get("by_period_seconds")
-    params: dict[str, Any] = {
-        "name": entry["name"],
-        "kind": entry["kind"],
-        "queue": options.get("queue", "default"),
-        "now": entry["now"],
-        "scheduled_at": options.get("scheduled_at"),
-        "options": {
-            "by_args": by_args is True or isinstance(by_args, list),
-            "by_period_nanos": 0 if period is None else int(period * 1_000_000_000),
-            "by_queue": bool(options.get("by_queue")),
-            "exclude_kind": bool(options.get("exclude_kind")),
-        },
-        "selected_unique_paths": by_args if isinstance(by_args, list) else None,
-        "expected_sha256": entry["expected_sha256"],
-        "expected_state_mask": entry["expected_unique_states"],
-    }
-    if options.get("by_state") is not None:
-        params["options"]["by_state"] = options["by_state"]
-    # The fixture keeps args as encoded text: the key hashes those exact bytes.
-    params["args_json" if isinstance(entry["args"], str) else "args"] = entry["args"]
-    return params
+    return {entry["name"]: entry for entry in entries}
 
 
 def select_fixtures(fixtures: dict[str, dict[str, Any]], pattern: str) -> dict[str, dict[str, Any]]:
@@ -62,8 +34,8 @@ def select_fixtures(fixtures: dict[str, dict[str, Any]], pattern: str) -> dict[s
 
 
 def sent_jobs(call: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    """The insert params of each job an insert call sends, in order."""
-    if call == "insert":
+    """The insert params of each job a call sends, in order (unique_key's params are an insert's plus ``now``)."""
+    if call in ("insert", "unique_key"):
         return [params]
     if call == "tx_insert":
         return [params["job"]]
@@ -82,11 +54,11 @@ def step_needs(step: dict[str, Any], fixtures: dict[str, dict[str, Any]]) -> set
         needs.add("args_contract")
     if call == "unique_key":
         needs.add("unique_key")
-        requests = list(select_fixtures(fixtures, step["fixture"]).values()) if "fixture" in step else [step["params"]]
-        if any(request.get("selected_unique_paths") is not None for request in requests):
-            needs.add("unique_by_args_paths")
-    for job in sent_jobs(call, step.get("params", {})):
-        unique = job.get("opts", {}).get("unique")
+    requests = (
+        [entry["params"] for entry in select_fixtures(fixtures, step["fixture"]).values()] if "fixture" in step else []
+    )
+    for job in requests + sent_jobs(call, step.get("params", {})):
+        unique = (job.get("opts") or {}).get("unique_opts")
         if unique is not None:
             needs.add("unique_jobs")
             if isinstance(unique.get("by_args"), list):

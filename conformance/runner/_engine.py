@@ -161,9 +161,9 @@ class CaseRunner:
         run.results.append(None)
         problems = []
         for name, fixture in select_fixtures(self._fixtures, step["fixture"]).items():
-            expected = {"sha256": fixture["expected_sha256"], "state_mask": fixture["expected_state_mask"]}
+            expected = fixture["expected"]
             try:
-                answer = adapter.call("unique_key", fixture, timeout)
+                answer = adapter.call("unique_key", fixture["params"], timeout)
             except RpcError as exc:
                 problems.append(f"fixture {name}: {_describe_error(exc, step_needs(step, self._fixtures))}")
                 continue

@@ -7,7 +7,6 @@ applies, so an adapter cannot pass by writing something a case happened not to l
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,11 +18,6 @@ from riverboat.errors import ValidationError
 
 from ._values import parse_time, same_json
 
-_STRING_OR_SPACE = re.compile(rb'("(?:[^"\\]|\\.)*")|[ \t\r\n]+', re.DOTALL)
-_GO_ESCAPES = {
-    b"<": b"\\u003c", b">": b"\\u003e", b"&": b"\\u0026", "\u2028".encode(): b"\\u2028", "\u2029".encode(): b"\\u2029",
-}  # fmt: skip
-_GO_ESCAPED = re.compile(b"|".join(map(re.escape, _GO_ESCAPES)))
 QUEUE_DEFAULT = "default"
 PRIORITY_DEFAULT = 1
 MAX_ATTEMPTS_DEFAULT = 25
@@ -62,11 +56,11 @@ def given(opts: dict[str, Any], name: str, default: Any = None) -> Any:
 def protocol_unique_opts(doc: dict[str, Any]) -> UniqueOpts:
     """The protocol's unique options as riverboat's UniqueOpts; ValidationError if the spec forbids them."""
     by_args = given(doc, "by_args", False)
-    period_ms = given(doc, "by_period_ms")
+    period = given(doc, "by_period_seconds")
     by_state = given(doc, "by_state")
     return UniqueOpts(
         by_args=by_args if isinstance(by_args, bool) else tuple(by_args),
-        by_period=None if period_ms is None else timedelta(milliseconds=period_ms),
+        by_period=None if period is None else timedelta(seconds=period),
         by_queue=bool(given(doc, "by_queue")),
         by_state=None if by_state is None else tuple(by_state),
         exclude_kind=bool(given(doc, "exclude_kind")),
@@ -80,30 +74,14 @@ def sent_args(params: dict[str, Any]) -> Any:
     return params.get("args")
 
 
-def encodings(params: dict[str, Any]) -> set[bytes]:
-    """The encoded args a client may hash for these params (spec/04-unique.md#args-encoding).
-
-    Encoded text (``args_json``) is taken as River Go takes a ``json.Marshaler``'s bytes:
-    compacted, with ``<`` ``>`` ``&`` U+2028 U+2029 escaped. An object is encoded as the
-    equivalent Go value, whose numbers may be float64 (``1.0`` as ``1``) or kept as written
-    (the runner's own text, compacted the same way).
-    """
-    if given(params, "args_json") is not None:
-        return {go_compact(params["args_json"].encode())}
-    args: dict[str, Any] = params["args"]
-    sent = json.dumps(args, ensure_ascii=False).encode()
-    return {encode_args(RawArgs(params["kind"], args)), go_compact(sent)}
-
-
-def go_compact(text: bytes) -> bytes:
-    """JSON text as Go's json.Marshal writes a Marshaler's output: whitespace between tokens dropped,
-    and ``<`` ``>`` ``&`` U+2028 U+2029 in strings as ``\\u`` escapes; every other byte kept."""
-
-    def piece(match: re.Match[bytes]) -> bytes:
-        string = match.group(1)
-        return b"" if string is None else _GO_ESCAPED.sub(lambda c: _GO_ESCAPES[c.group()], string)
-
-    return _STRING_OR_SPACE.sub(piece, text)
+def encoded_args(params: dict[str, Any]) -> bytes:
+    """The encoded args a client hashes for these params (ADAPTER.md#insert-params): the text the request
+    spelled (``args_json``, or the runner's own text of ``args``) compacted as River Go compacts a
+    ``json.Marshaler``'s bytes (spec/03-insert.md#json-text)."""
+    text = given(params, "args_json")
+    if text is None:
+        text = json.dumps(params["args"], ensure_ascii=False)
+    return encode_args(RawArgs(params["kind"], text))
 
 
 def expected_state(opts: dict[str, Any]) -> str:
@@ -157,10 +135,10 @@ def insert_problems(params: dict[str, Any], row: dict[str, Any], window: Window)
 
 def _unique_problems(params: dict[str, Any], opts: dict[str, Any], row: dict[str, Any], window: Window) -> list[str]:
     where = f"row {row['id']}"
-    doc = given(opts, "unique")
+    doc = given(opts, "unique_opts")
     try:
         unique = None if doc is None else protocol_unique_opts(doc)
-        encoded = encodings(params)
+        encoded = encoded_args(params)
     except ValidationError as exc:
         return [f"{where} was written, but the spec rejects its params: {exc}"]
     if unique is None or not unique.is_unique:
@@ -178,14 +156,13 @@ def _unique_problems(params: dict[str, Any], opts: dict[str, Any], row: dict[str
     keys = {
         unique_key(
             kind=params["kind"],
-            encoded_args=encoded_args,
+            encoded_args=encoded,
             queue=given(opts, "queue", QUEUE_DEFAULT),
             opts=unique,
             scheduled_at=scheduled_at,
             now=moment,
         ).hex()
         for moment in moments
-        for encoded_args in encoded
     }
     if row["unique_key"] not in keys:
         wanted = next(iter(keys)) if len(keys) == 1 else f"one of {sorted(keys)}"

@@ -36,7 +36,12 @@ impl From<Error> for RpcError {
             Error::Validation { field, rule, .. } => RpcError {
                 code: -32602,
                 message,
-                data: Some(json!({"field": field, "rule": rule})),
+                // The protocol names unique options as the spec does (ADAPTER.md#errors): the
+                // client says unique.by_args for unique_opts.by_args.
+                data: Some(json!({"field": match field.strip_prefix("unique.") {
+                    Some(option) => format!("unique_opts.{option}"),
+                    None => field,
+                }, "rule": rule})),
             },
             Error::Contract { pointer, rule, .. } => RpcError {
                 code: -32002,
@@ -80,14 +85,14 @@ struct OptsParams {
     pending: Option<bool>,
     tags: Option<Vec<String>>,
     metadata: Option<Value>,
-    unique: Option<UniqueParams>,
+    unique_opts: Option<UniqueParams>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UniqueParams {
     by_args: Option<Value>,
-    by_period_ms: Option<i64>,
+    by_period_seconds: Option<f64>,
     by_queue: Option<bool>,
     by_state: Option<Vec<String>>,
     exclude_kind: Option<bool>,
@@ -167,17 +172,13 @@ fn insert_params(p: JobParams) -> Result<InsertParams, RpcError> {
         opts.pending = o.pending.unwrap_or(false);
         opts.tags = o.tags;
         opts.metadata = o.metadata;
-        if let Some(u) = o.unique {
-            let period = match u.by_period_ms {
-                Some(ms) if ms < 0 => {
-                    return Err(Error::Validation {
-                        field: "unique.by_period".into(),
-                        rule: "range".into(),
-                        message: "by_period must be positive".into(),
-                    }
-                    .into())
-                }
-                Some(ms) => Some(Duration::from_millis(ms as u64)),
+        if let Some(u) = o.unique_opts {
+            let period = match u.by_period_seconds {
+                Some(seconds) => Some(Duration::try_from_secs_f64(seconds).map_err(|_| Error::Validation {
+                    field: "unique_opts.by_period".into(),
+                    rule: "range".into(),
+                    message: format!("by_period_seconds {seconds} is not a duration"),
+                })?),
                 None => None,
             };
             opts.unique = Some(unique_opts(u.by_args, period, u.by_queue, u.by_state, u.exclude_kind)?);
@@ -367,20 +368,8 @@ struct UniqueKeyParams {
     args: Option<Box<RawValue>>,
     args_json: Option<String>,
     #[serde(default)]
-    queue: Option<String>,
+    opts: Option<OptsParams>,
     now: String,
-    scheduled_at: Option<String>,
-    options: UniqueKeyOptions,
-    selected_unique_paths: Option<Vec<String>>,
-}
-
-#[derive(Deserialize)]
-struct UniqueKeyOptions {
-    by_args: Option<Value>,
-    by_period_nanos: Option<i64>,
-    by_queue: Option<bool>,
-    by_state: Option<Vec<String>>,
-    exclude_kind: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -484,25 +473,21 @@ impl Adapter {
             }
             "unique_key" => {
                 let p: UniqueKeyParams = serde_json::from_str(params).map_err(bad_params)?;
-                let encoded = raw_args(p.args, p.args_json)?.encode()?;
                 let now = riverboat::time::parse_rfc3339(&p.now)?;
-                let scheduled = p
-                    .scheduled_at
-                    .as_deref()
-                    .map(riverboat::time::parse_rfc3339)
-                    .transpose()?;
-                let o = p.options;
-                let period = o
-                    .by_period_nanos
-                    .filter(|n| *n > 0)
-                    .map(|n| Duration::from_nanos(n as u64));
-                let mut opts = unique_opts(o.by_args, period, o.by_queue, o.by_state, o.exclude_kind)?;
-                if let Some(paths) = p.selected_unique_paths {
-                    opts.by_args = ByArgs::Paths(paths);
-                }
-                let queue = p.queue.unwrap_or_else(|| "default".into());
-                let key = riverboat::unique::unique_key(&p.kind, &encoded, &queue, &opts, scheduled, now)?;
-                raw_json(&json!({"sha256": hex(&key), "state_mask": riverboat::unique::state_mask(&opts)}))
+                let job = insert_params(JobParams {
+                    kind: p.kind,
+                    args: p.args,
+                    args_json: p.args_json,
+                    opts: p.opts,
+                })?;
+                let Some(unique) = job.opts.unique.filter(|u| u.is_unique()) else {
+                    return raw_json(&json!({"sha256": null, "state_mask": null}));
+                };
+                let encoded = job.args.encode()?;
+                let queue = job.opts.queue.unwrap_or_else(|| "default".into());
+                let key =
+                    riverboat::unique::unique_key(&job.kind, &encoded, &queue, &unique, job.opts.scheduled_at, now)?;
+                raw_json(&json!({"sha256": hex(&key), "state_mask": riverboat::unique::state_mask(&unique)}))
             }
             "contract_load" => {
                 let p: ContractParams = serde_json::from_str(params).map_err(bad_params)?;
