@@ -70,35 +70,48 @@ def test_every_fixture_is_in_a_case():
 
 
 # Each adapter's exact count of passing cases, and the capabilities it does not declare (its n/a cases).
-ADAPTER_PROFILES = {
-    "python": (PYTHON_ADAPTER, 128, ""),
-    "sql": (SQL_ADAPTER, 111, "args_contract,unique_key"),
-    "sql-plain": (
-        [*SQL_ADAPTER, "--plain"],
-        48,
-        "args_contract,kind_validation,reserved_metadata,unique_by_args_paths,unique_jobs,unique_key,validation",
-    ),
-}
+PYTHON_PROFILE = (PYTHON_ADAPTER, 128, "")
+SQL_PROFILE = (SQL_ADAPTER, 111, "args_contract,unique_key")
+SQL_PLAIN_PROFILE = (
+    [*SQL_ADAPTER, "--plain"],
+    48,
+    "args_contract,kind_validation,reserved_metadata,unique_by_args_paths,unique_jobs,unique_key,validation",
+)
+RIVER_GO_PASSES, RIVER_GO_NOT_DECLARED = 111, "args_contract,kind_validation,reserved_metadata,unique_by_args_paths"
+# Runs with River's tables in a schema of their own (--schema), named for the adapter to use.
+CUSTOM_SCHEMA = ["--schema", "conformance_custom"]
 
 
-@pytest.mark.parametrize("name", sorted(ADAPTER_PROFILES))
-def test_adapter_passes_exactly_its_profile(name: str, tmp_path: Path):
-    command, passed, not_declared = ADAPTER_PROFILES[name]
+def expect_profile(passed: int, not_declared: str) -> list[str]:
+    return ["--expect-passed", str(passed), "--expect-na-capabilities", not_declared]
+
+
+@pytest.mark.parametrize(
+    ("profile", "options"),
+    [
+        (PYTHON_PROFILE, []),
+        (PYTHON_PROFILE, CUSTOM_SCHEMA),
+        (SQL_PROFILE, []),
+        (SQL_PROFILE, CUSTOM_SCHEMA),
+        (SQL_PLAIN_PROFILE, []),
+    ],
+    ids=["python", "python-custom-schema", "sql", "sql-custom-schema", "sql-plain"],
+)
+def test_adapter_passes_exactly_its_profile(profile: tuple[list[str], int, str], options: list[str], tmp_path: Path):
+    command, passed, not_declared = profile
     code, output, report = run_suite(
-        "--expect-passed", str(passed), "--expect-na-capabilities", not_declared, "--", *command,
-        report=tmp_path / "report.json",
-    )  # fmt: skip
+        *options, *expect_profile(passed, not_declared), "--", *command, report=tmp_path / "report.json"
+    )
     assert code == 0, output
     assert (report["passed"], report["failed"], report["unmet_expectations"]) == (passed, 0, []), output
     assert output.rstrip().splitlines()[-1] == f"{passed} passed, 0 failed, {report['not_applicable']} not applicable"
 
 
-def test_river_go_passes_exactly_its_profile(river_go_adapter: Path, tmp_path: Path):
+@pytest.mark.parametrize("options", [[], CUSTOM_SCHEMA], ids=["public", "custom-schema"])
+def test_river_go_passes_exactly_its_profile(river_go_adapter: Path, options: list[str], tmp_path: Path):
     """River Go is the reference: it passes every case it can express, and declares what it cannot."""
     code, output, report = run_suite(
-        "--expect-passed", "111",
-        "--expect-na-capabilities", "args_contract,kind_validation,reserved_metadata,unique_by_args_paths",
-        "--", str(river_go_adapter),
+        *options, *expect_profile(RIVER_GO_PASSES, RIVER_GO_NOT_DECLARED), "--", str(river_go_adapter),
         report=tmp_path / "go.json",
     )  # fmt: skip
     assert code == 0, output

@@ -54,21 +54,27 @@ class AdapterSession:
             self.adapter = None
 
 
-def run(command: list[str], only: list[str] | None, timeout: float, work: bool) -> tuple[list[CaseResult], set[str]]:
+def run(
+    command: list[str], only: list[str] | None, timeout: float, work: bool, schema: str | None
+) -> tuple[list[CaseResult], set[str]]:
     """Every selected case against the adapter; the results and the capabilities the adapter declared."""
     fixtures = load_fixtures()
     cases = load_cases(only, fixtures)
     results: list[CaseResult] = []
-    with private_database() as url:
-        observer = Observer(url)
+    with private_database(schema) as url:
+        observer = Observer(url, schema)
         worker: WorkPhase | None = None
         if work:
 
             def worker(kinds: set[str], queues: set[str], done: Callable[[], bool]) -> None:
-                work_all(url, kinds, queues, done)
+                work_all(url, schema, kinds, queues, done)
 
         runner = CaseRunner(observer, fixtures, worker)
-        env = {"RIVER_CONFORMANCE_DATABASE_URL": url, "RIVER_CONFORMANCE_DATABASE_KIND": "postgres"}
+        env = {
+            "RIVER_CONFORMANCE_DATABASE_URL": url,
+            "RIVER_CONFORMANCE_DATABASE_KIND": "postgres",
+            "RIVER_CONFORMANCE_SCHEMA": schema or "",
+        }
         session = AdapterSession(command, env, timeout)
         try:
             for case in cases:
@@ -145,6 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write a JSON report here")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each adapter response")
     parser.add_argument("--no-work", action="store_true", help="skip the worker phase")
+    parser.add_argument(
+        "--schema",
+        help="migrate River's tables into this new schema, not the search path, and tell the adapter so "
+        "(RIVER_CONFORMANCE_SCHEMA)",
+    )
     parser.add_argument("--expect-passed", type=int, metavar="N", help="fail unless exactly N cases pass")
     parser.add_argument(
         "--expect-na-capabilities",
@@ -158,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     command = args.adapter[1:] if args.adapter[:1] == ["--"] else args.adapter
     if not command:
         parser.error("give the adapter command after --")
-    results, declared = run(command, args.case, args.timeout, not args.no_work)
+    results, declared = run(command, args.case, args.timeout, not args.no_work, args.schema)
     counts, unmet = summarize(results, args.expect_passed, args.expect_na_capabilities)
     for group, names in counts["not_applicable_because"].items():
         print(f"n/a, {group} not declared ({len(names)}): {', '.join(names)}")
@@ -170,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         report = {
             "adapter": command,
             "capabilities": sorted(declared),
+            "schema": args.schema,
             **counts,
             "unmet_expectations": unmet,
             "cases": [
