@@ -16,8 +16,8 @@ from conformance.runner._expected import QUEUE_DEFAULT, given, protocol_unique_o
 from conformance.runner._values import normalize_row as normalize
 
 __all__ = [
-    "PROFILE_METHODS", "QUEUE_DEFAULT", "RpcFailure", "check_known", "given", "invalid", "normalize",
-    "protocol_unique_opts", "raw_member", "serve",
+    "PROFILE_METHODS", "QUEUE_DEFAULT", "RpcFailure", "args_text", "check_known", "given", "invalid", "normalize",
+    "protocol_unique_opts", "serve",
 ]  # fmt: skip
 
 PROFILE_METHODS = [
@@ -47,6 +47,16 @@ class RawObject(dict[str, Any]):
     def __init__(self) -> None:
         super().__init__()
         self.raw: dict[str, str] = {}
+
+
+def args_text(params: dict[str, Any]) -> str | None:
+    """A job's args as the request spelled them: ``args_json``, or the text of ``args``; None for neither
+    (null is absent, ADAPTER.md#insert-params)."""
+    if params.get("args_json") is not None:
+        return str(params["args_json"])
+    if params.get("args") is not None:
+        return raw_member(params, "args")
+    return None
 
 
 def raw_member(params: dict[str, Any], name: str) -> str | None:

@@ -24,10 +24,10 @@ from _stdio import (
     PROFILE_METHODS,
     QUEUE_DEFAULT,
     RpcFailure,
+    args_text,
     check_known,
     given,
     protocol_unique_opts,
-    raw_member,
     serve,
 )  # fmt: skip
 
@@ -87,13 +87,9 @@ def insert_item(params: dict[str, Any]) -> InsertManyParams:
 
 
 def request_args(params: dict[str, Any]) -> RawArgs:
-    """The args as the request spelled them (args_json, or the text of args): no parse and re-encode."""
-    raw: Any = None
-    if given(params, "args_json") is not None:
-        raw = params["args_json"]
-    elif given(params, "args") is not None:
-        raw = raw_member(params, "args")
-    return RawArgs(params.get("kind", ""), raw)
+    """The args as the request spelled them: no parse and re-encode."""
+    # No args at all (None) is the client's to refuse, field args.
+    return RawArgs(params.get("kind", ""), args_text(params))  # type: ignore[arg-type]
 
 
 def request_opts(opts: dict[str, Any]) -> InsertOpts:

@@ -20,7 +20,7 @@ from psycopg.rows import dict_row
 from riverboat._gojson import compact
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _stdio import PROFILE_METHODS, RpcFailure, check_known, given, invalid, normalize, raw_member, serve
+from _stdio import PROFILE_METHODS, RpcFailure, args_text, check_known, given, invalid, normalize, serve
 
 QUERIES = Path(__file__).resolve().parent / "queries"
 INSERT_SQL = (QUERIES / "job_insert.sql").read_text(encoding="utf-8")
@@ -46,19 +46,20 @@ def job_input(params: dict[str, Any]) -> dict[str, Any]:
     check_known(params, {"kind", "args", "args_json", "opts"})
     if not isinstance(params.get("kind"), str) or not params["kind"]:
         raise RpcFailure(-32602, "kind is required", {"field": "kind", "rule": "required"})
-    args = params["args_json"] if "args_json" in params else raw_member(params, "args")
+    args = args_text(params)
     opts = given(params, "opts", {})
     check_known(opts, OPTIONS)
     if given(opts, "unique_opts") is not None:
         raise RpcFailure(-32004, "plain SQL enqueue has no unique jobs")
-    return {"kind": params["kind"], "args": args, **opts}
+    # The statement takes an absent member as unset; null is absent.
+    return {"kind": params["kind"], "args": args, **{k: v for k, v in opts.items() if v is not None}}
 
 
 def function_input(params: dict[str, Any]) -> dict[str, Any]:
     """riverboat_job_insert_v1 arguments: kind, args as encoded text, and opts, which the protocol names as the
     function does (spec/03-insert.md#json-options)."""
     check_known(params, {"kind", "args", "args_json", "opts"})
-    args = params["args_json"] if "args_json" in params else raw_member(params, "args")
+    args = args_text(params)
     if args is not None:
         # spec/13 asks callers for args compact as Go encodes them: the text as sent, compacted
         # as River Go compacts pre-encoded args (numbers, escapes and member order untouched).
