@@ -134,12 +134,21 @@ describe("batches", () => {
 
   test("a statement the database refuses rolls back and releases the connection", async () => {
     await clean();
-    const pool = db.recordingPool();
-    // jsonb cannot hold U+0000.
-    await assert.rejects(new Client(pool).insert({ kind: "k", args: { x: "\u0000" } }), { code: "22P05" });
-    assert.deepEqual(pool.statements, ["BEGIN", "INSERT", "ROLLBACK"]);
-    assert.equal(pool.released, 1);
-    assert.deepEqual(await db.rows("SELECT id FROM river_job"), []);
+    // Valid input the database refuses: a trigger turns every insert away.
+    await db.pool.query(
+      "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+    );
+    await db.pool.query("CREATE TRIGGER refuse BEFORE INSERT ON river_job EXECUTE FUNCTION refuse()");
+    try {
+      const pool = db.recordingPool();
+      await assert.rejects(new Client(pool).insert(job), { code: "P0001", message: "refused" });
+      assert.deepEqual(pool.statements, ["BEGIN", "INSERT", "ROLLBACK"]);
+      assert.equal(pool.released, 1);
+      assert.deepEqual(await db.rows("SELECT id FROM river_job"), []);
+    } finally {
+      await db.pool.query("DROP TRIGGER refuse ON river_job");
+      await db.pool.query("DROP FUNCTION refuse()");
+    }
   });
 
   test("insertTx runs in the caller's transaction: rows and notification appear on commit only", async () => {
