@@ -51,7 +51,7 @@ function keyOf(
   args: string,
   opts: UniqueOpts,
   extra: { queue?: string; scheduledAt?: string; now?: TimeInput } = {},
-): string {
+): string | undefined {
   return uniqueKey({
     kind,
     encodedArgs: encodeArgs({ kind, args: rawJson(args) }),
@@ -59,7 +59,7 @@ function keyOf(
     uniqueOpts: opts,
     scheduledAt: extra.scheduledAt,
     now: extra.now ?? NOW,
-  }).toString("hex");
+  })?.toString("hex");
 }
 
 describe("conformance/fixtures/unique_keys.json", () => {
@@ -84,10 +84,20 @@ describe("conformance/fixtures/unique_keys.json", () => {
         scheduledAt: o.scheduled_at,
         now,
       });
-      assert.equal(key.toString("hex"), f.expected.sha256);
-      assert.equal(key.length, 32);
+      assert.equal(key?.toString("hex"), f.expected.sha256);
+      assert.equal(key?.length, 32);
       assert.equal(uniqueStatesMask(uniqueOpts), f.expected.state_mask);
     });
+  }
+});
+
+describe("options that make no job unique give no key (spec/04-unique.md#unique-key)", () => {
+  for (const [name, opts] of [
+    ["no option set", {}],
+    ["every option unset", { byArgs: false, byQueue: false }],
+    ["an empty list of paths", { byArgs: [] }],
+  ] as [string, UniqueOpts][]) {
+    test(name, () => assert.equal(keyOf("k", "{}", opts), undefined));
   }
 });
 
