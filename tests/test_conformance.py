@@ -70,14 +70,14 @@ def test_every_fixture_is_in_a_case():
 
 
 # Each adapter's exact count of passing cases, and the capabilities it does not declare (its n/a cases).
-PYTHON_PROFILE = (PYTHON_ADAPTER, 140, "")
-SQL_PROFILE = (SQL_ADAPTER, 119, "args_contract,unique_key")
+PYTHON_PROFILE = (PYTHON_ADAPTER, 144, "")
+SQL_PROFILE = (SQL_ADAPTER, 122, "args_contract,unique_key")
 SQL_PLAIN_PROFILE = (
     [*SQL_ADAPTER, "--plain"],
-    50,
+    52,
     "args_contract,kind_validation,reserved_metadata,unique_by_args_paths,unique_jobs,unique_key,validation",
 )
-RIVER_GO_PASSES, RIVER_GO_NOT_DECLARED = 120, "args_contract,kind_validation,reserved_metadata,unique_by_args_paths"
+RIVER_GO_PASSES, RIVER_GO_NOT_DECLARED = 124, "args_contract,kind_validation,reserved_metadata,unique_by_args_paths"
 # Runs with River's tables in a schema of their own (--schema), named for the adapter to use.
 CUSTOM_SCHEMA = ["--schema", "conformance_custom"]
 

@@ -19,7 +19,7 @@ url=$("$riverboat" dev-db start --data-dir "$db/cluster")
 "$riverboat" migrate up --database-url "$url" --line main >/dev/null
 "$riverboat" migrate up --database-url "$url" --line main --schema my_schema >/dev/null
 RIVERBOAT_TEST_DATABASE_URL="$url" node --test build-test/
-expect="--expect-passed 140 --expect-na-capabilities="
+expect="--expect-passed 144 --expect-na-capabilities="
 "$repo/conformance/run" $expect -- node "$here/dist/conformance-adapter.js"
 # Again with River's tables in a schema of their own, which the adapter is told to use.
 "$repo/conformance/run" $expect --schema conformance_custom -- node "$here/dist/conformance-adapter.js"
