@@ -111,19 +111,16 @@ class Liar:
         return {}
 
     def _rewrite_params(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        def rewrite(job: dict[str, Any]) -> dict[str, Any]:
-            opts = dict(job.get("opts", {}))
+        """The request with this liar's change to every job's options, made in place: the request keeps
+        the text of its args (ADAPTER.md#insert-params)."""
+        jobs = params["jobs"] if method in ("insert_many", "tx_insert_many") else [params.get("job", params)]
+        for job in jobs:
+            opts = job.setdefault("opts", {})
             if self._lie == "wrong_priority":
                 opts.setdefault("priority", 2)
             else:
                 opts.pop("tags", None)
-            return {**job, "opts": opts}
-
-        if method in ("insert_many", "tx_insert_many"):
-            return {**params, "jobs": [rewrite(job) for job in params["jobs"]]}
-        if method == "tx_insert":
-            return {**params, "job": rewrite(params["job"])}
-        return rewrite(params)
+        return params
 
     def _lie_about(self, results: list[dict[str, Any]], handle: str | None) -> None:
         fresh = [r for r in results if not r["unique_skipped_as_duplicate"]]
