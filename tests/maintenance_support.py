@@ -90,6 +90,29 @@ class NotificationRelay:
                     callback(payload)
 
 
+async def record_leader_bids(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Makes every bid for leadership visible in the database: a trigger on river_leader copies each row a
+    client tries to insert (also one ON CONFLICT DO NOTHING turns away) into leader_bid. Tests then wait
+    for a real bid instead of assuming an elector's task has got that far."""
+    await conn.execute("CREATE TABLE leader_bid (leader_id text NOT NULL)")
+    await conn.execute(
+        "CREATE FUNCTION leader_bid_record() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN INSERT INTO leader_bid (leader_id) VALUES (NEW.leader_id); RETURN NEW; END $$"
+    )
+    await conn.execute(
+        "CREATE TRIGGER leader_bid_record BEFORE INSERT ON river_leader "
+        "FOR EACH ROW EXECUTE FUNCTION leader_bid_record()"
+    )
+
+
+async def leader_bids(conn: psycopg.AsyncConnection[Any], leader_id: str) -> int:
+    """How many bids ``leader_id`` has made since ``record_leader_bids``."""
+    cur = await conn.execute("SELECT count(*) FROM leader_bid WHERE leader_id = %s", (leader_id,))
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 class GoClient:
     """A River Go v0.51.2 client (tests/go/cmd/riverleader) driven over stdin/stdout."""
 

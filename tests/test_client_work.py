@@ -27,7 +27,10 @@ from riverboat import (
     Workers,
     WorkJob,
 )
+from riverboat._leader import Elector, ElectorConfig
+from riverboat._service import START_STAGGER_MAX, connect_each_time
 from tests.helpers import await_until, wait_until
+from tests.maintenance_support import leader_bids, record_leader_bids
 from tests.worker_support import insert_jobs, states
 
 FAST_QUEUE = {"default": QueueConfig(max_workers=5, fetch_poll_interval=timedelta(milliseconds=100))}
@@ -131,14 +134,37 @@ async def _has_seen(worker: AsyncGreeter, name: str) -> bool:
 
 async def test_client_out_of_election_works_but_never_leads(db_url: str) -> None:
     greeter = AsyncGreeter()
-    async with AsyncClient(db_url, queues=FAST_QUEUE, workers=Workers(greeter), leader_election=False) as client:
-        await client.start()
-        await client.insert(Greet("solo"))
-        await await_until(lambda: _has_seen(greeter, "solo"), what="job worked")
-        assert await client.leader_get() is None
-        assert not client.is_leader
-        assert [q.name for q in await client.queue_list()] == ["default"]
-        await client.stop()
+    async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn:
+        await record_leader_bids(conn)
+        # Another client leads, so any client taking part in election keeps bidding (and losing).
+        await conn.execute(
+            "INSERT INTO river_leader (leader_id, elected_at, expires_at)"
+            " VALUES ('other', now(), now() + interval '1 hour')"
+        )
+        async with AsyncClient(
+            db_url, queues=FAST_QUEUE, workers=Workers(greeter), leader_election=False, client_id="py-solo"
+        ) as client:
+            await client.start()
+            # A witness bidding every 100 ms from here on: once it has bid for twice an elector's start
+            # stagger, this client would have bid too if it took part in election.
+            witness = Elector(connect=connect_each_time(db_url), client_id="witness", config=WITNESS, stagger=False)
+            await witness.start()
+            await client.insert(Greet("solo"))
+            await await_until(lambda: _has_seen(greeter, "solo"), what="job worked")
+            await await_until(lambda: _bids_at_least(conn, "witness", WITNESS_BIDS), what="the witness's bids")
+            await witness.stop()
+            assert await leader_bids(conn, "py-solo") == 0
+            assert not client.is_leader
+            assert [q.name for q in await client.queue_list()] == ["default"]
+            await client.stop()
+
+
+WITNESS = ElectorConfig(elect_interval=timedelta(milliseconds=100), elect_interval_jitter=timedelta(0))
+WITNESS_BIDS = 2 * int(START_STAGGER_MAX / WITNESS.elect_interval) + 1
+
+
+async def _bids_at_least(conn: psycopg.AsyncConnection[Any], leader_id: str, count: int) -> bool:
+    return await leader_bids(conn, leader_id) >= count
 
 
 def test_creation_checks_working_settings(db_url: str) -> None:

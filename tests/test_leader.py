@@ -18,7 +18,7 @@ from riverboat._service import connect_each_time
 from riverboat.errors import ValidationError
 from tests import maintenance_support
 from tests.helpers import await_until
-from tests.maintenance_support import GoClient, NotificationRelay
+from tests.maintenance_support import GoClient, NotificationRelay, leader_bids, record_leader_bids
 
 # Fixtures shared by the leadership, maintenance and admin tests.
 aconn = maintenance_support.aconn
@@ -110,6 +110,7 @@ async def test_unexpired_foreign_leader_is_respected(river_url, aconn):
 
 
 async def test_stop_resigns_and_follower_takes_over_on_notification(river_url, aconn):
+    await record_leader_bids(aconn)
     leader, follower = elector(river_url, "py-leader", SLOW), elector(river_url, "py-follower", SLOW)
     changes: list[bool] = []
 
@@ -122,7 +123,7 @@ async def test_stop_resigns_and_follower_takes_over_on_notification(river_url, a
         await leader.start()
         await await_until(lambda: _is(leader_id(aconn), "py-leader"))
         await follower.start()
-        await await_until(lambda: _follower_tried(aconn, follower))
+        await await_until(lambda: _lost_a_bid(aconn, follower, "py-follower"), what="the follower's first bid")
         await leader.stop()
         assert changes == [True, False]
         await await_until(lambda: _is(leader_id(aconn), "py-follower"), what="follower elected after resign")
@@ -135,9 +136,9 @@ async def _is(value: Any, expected: Any) -> bool:
     return bool(await value == expected)
 
 
-async def _follower_tried(conn: psycopg.AsyncConnection[Any], follower: Elector) -> bool:
-    # The follower has made its first (losing) bid once its task runs and it is not leader.
-    return follower.running and not follower.is_leader and await leader_id(conn) is not None
+async def _lost_a_bid(conn: psycopg.AsyncConnection[Any], follower: Elector, follower_id: str) -> bool:
+    """The follower has made a bid, seen in river_leader itself (record_leader_bids), and is not leader."""
+    return await leader_bids(conn, follower_id) > 0 and not follower.is_leader
 
 
 async def test_request_resign_makes_the_leader_step_down(river_url, aconn):
@@ -187,12 +188,13 @@ asyncio.run(main())
 
 
 async def test_killed_leader_process_is_replaced_within_the_lease(river_url, aconn):
+    await record_leader_bids(aconn)
     victim = subprocess.Popen([sys.executable, "-c", _ELECTOR_PROCESS, river_url, "py-victim"])
     try:
         await await_until(lambda: _is(leader_id(aconn), "py-victim"), what="subprocess elected")
         survivor = elector(river_url, "py-survivor")
         await survivor.start()
-        await await_until(lambda: _follower_tried(aconn, survivor))
+        await await_until(lambda: _lost_a_bid(aconn, survivor, "py-survivor"), what="the survivor's first bid")
         assert await leader_id(aconn) == "py-victim"
         victim.send_signal(signal.SIGKILL)
         victim.wait()
@@ -206,6 +208,7 @@ async def test_killed_leader_process_is_replaced_within_the_lease(river_url, aco
 
 @pytest.mark.go
 async def test_mixed_fleet_with_river_go_as_leader(river_url, aconn):
+    await record_leader_bids(aconn)
     go = await GoClient.start(river_url, "go-leader")
     python = elector(river_url, "py-follower", SLOW)
     try:
@@ -213,7 +216,7 @@ async def test_mixed_fleet_with_river_go_as_leader(river_url, aconn):
         async with NotificationRelay(river_url, CHANNEL) as relay:
             relay.callbacks.append(python.handle_notification)
             await python.start()
-            await await_until(lambda: _follower_tried(aconn, python))
+            await await_until(lambda: _lost_a_bid(aconn, python, "py-follower"), what="riverboat's first bid")
             assert await leader_id(aconn) == "go-leader"
             await go.stop()
             await await_until(lambda: _is(leader_id(aconn), "py-follower"), what="riverboat takes over from Go")

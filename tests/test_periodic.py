@@ -196,12 +196,15 @@ async def test_maintenance_runs_only_while_leader(river_url, aconn):
     )
     scheduler = JobScheduler(connect=connect_each_time(river_url), config=JobSchedulerConfig(), stagger=False)
     maintainer = QueueMaintainer(elector=elector, services=[periodic, scheduler])
+    await maintenance_support.record_leader_bids(aconn)
     await aconn.execute(
         "INSERT INTO river_leader (leader_id, elected_at, expires_at)"
         " VALUES ('other', now(), now() + interval '1 hour')"
     )
     await elector.start()
-    await await_until(lambda: _bid_made(elector))
+    # A second bid means the first was lost and fully handled: a winner would renew, not bid again.
+    await await_until(lambda: _bids_made(aconn, 2), what="two bids by py-maint, lost to 'other'")
+    assert not elector.is_leader
     assert not maintainer.running
     assert recorder.args == []
     await aconn.execute("DELETE FROM river_leader")
@@ -212,8 +215,8 @@ async def test_maintenance_runs_only_while_leader(river_url, aconn):
     await maintainer.stop()
 
 
-async def _bid_made(elector: Elector) -> bool:
-    return elector.running
+async def _bids_made(conn, count: int) -> bool:
+    return await maintenance_support.leader_bids(conn, "py-maint") >= count
 
 
 async def _is_running(maintainer: QueueMaintainer) -> bool:

@@ -70,8 +70,15 @@ async def test_jobs_complete_fail_and_snooze(conn: psycopg.Connection[Any], db_u
 
 
 async def test_notification_starts_job_without_poll(conn: psycopg.Connection[Any], db_url: str) -> None:
+    """Polls an hour apart: once the producer's first fetch is over, only the insert notification can start a job."""
     queues = {"default": QueueConfig(max_workers=5, fetch_poll_interval=timedelta(hours=1))}
+    first = insert_jobs(conn, "noop", [{"first": True}])
     async with running_runtime(db_url, Workers(Noop()), queues=queues):
+
+        async def first_fetch_over() -> bool:
+            return states(conn, first) == ["completed"]
+
+        await await_until(first_fetch_over, what="the job of the producer's first fetch completed")
         ids = insert_jobs(conn, "noop", [{}], notify=True)
 
         async def done() -> bool:

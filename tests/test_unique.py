@@ -111,16 +111,17 @@ def test_conformance_fixture_is_the_issue_vectors() -> None:
     rows = json.loads(FIXTURE.read_text())
     assert len(rows) == len(ISSUE_VECTORS)
     for row, vector in zip(rows, ISSUE_VECTORS, strict=True):
-        options = row["options"]
+        # Each entry is unique_key's params (conformance/ADAPTER.md#unique-key) and its result.
+        params = row["params"]
+        options = params["opts"]
         scheduled = options["scheduled_at"]
-        assert row["kind"] == vector.kind
-        assert row["args"].encode() == vector.args
-        assert _opts_of(options) == vector.opts
+        assert params["kind"] == vector.kind
+        assert params["args_json"].encode() == vector.args
+        assert _opts_of(options["unique_opts"]) == vector.opts
         assert options["queue"] == vector.queue
         assert (None if scheduled is None else datetime.fromisoformat(scheduled)) == vector.scheduled_at
-        assert datetime.fromisoformat(row["now"]) == NOW
-        assert row["expected_sha256"] == vector.expected
-        assert row["expected_unique_states"] == unique_states_mask(vector.opts)
+        assert datetime.fromisoformat(params["now"]) == NOW
+        assert row["expected"] == {"sha256": vector.expected, "state_mask": unique_states_mask(vector.opts)}
 
 
 def test_key_is_sha256_of_the_documented_string() -> None:

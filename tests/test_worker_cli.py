@@ -4,12 +4,16 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from tests.helpers import wait_until
 from tests.worker_support import insert_jobs, job_row, states
+
+# `riverboat work` writes "working", then "stopping" on the first signal.
+STDERR_LINES_BEFORE_STOPPING = 2
 
 
 def start(db_url: str, factory: str = "make") -> subprocess.Popen[str]:
@@ -21,11 +25,17 @@ def start(db_url: str, factory: str = "make") -> subprocess.Popen[str]:
     )
 
 
-def test_first_signal_stops_softly(conn: psycopg.Connection[Any], db_url: str) -> None:
-    ids = insert_jobs(conn, "sleeper", [{"seconds": 0.5}])
+def test_first_signal_stops_softly(conn: psycopg.Connection[Any], db_url: str, tmp_path: Path) -> None:
+    release = tmp_path / "release"
+    ids = insert_jobs(conn, "gated", [{"release": str(release)}])
     proc = start(db_url)
     wait_until(lambda: states(conn, ids) == ["running"], what="job running")
     proc.send_signal(signal.SIGTERM)
+    assert proc.stderr is not None
+    assert any("stopping" in proc.stderr.readline() for _ in range(STDERR_LINES_BEFORE_STOPPING))
+    # The stop has begun and the job still runs; only now may it finish.
+    assert states(conn, ids) == ["running"]
+    release.touch()
     assert proc.wait(timeout=30) == 0
     assert states(conn, ids) == ["completed"]
 
@@ -46,7 +56,7 @@ def test_second_signal_cancels(conn: psycopg.Connection[Any], db_url: str) -> No
     wait_until(lambda: states(conn, ids) == ["running"], what="job running")
     proc.send_signal(signal.SIGINT)
     assert proc.stderr is not None
-    assert "stopping" in proc.stderr.readline() + proc.stderr.readline()
+    assert any("stopping" in proc.stderr.readline() for _ in range(STDERR_LINES_BEFORE_STOPPING))
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=30) == 0
     row = job_row(conn, ids[0])

@@ -6,6 +6,7 @@ import asyncio
 import gc
 import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from riverboat import AsyncClient, Client, QueueConfig, Worker, Workers, WorkJob, cancel, discard, record_output, snooze
@@ -41,10 +42,22 @@ class Outcome(Worker[Any]):
         return datetime.now(UTC) + timedelta(hours=1)
 
 
+class Gated(Worker[Any]):
+    """Runs until the file its args name exists: a test creates it once it has seen the stop begin."""
+
+    kind = "gated"
+    timeout = timedelta(hours=1)
+
+    async def work(self, job: WorkJob[Any]) -> None:
+        release = Path(job.args["release"])
+        while not release.exists():
+            await asyncio.sleep(0.01)
+
+
 def make() -> AsyncClient:
     return AsyncClient(
         os.environ["RIVERBOAT_TEST_URL"],
-        workers=Workers(Sleeper(), Outcome()),
+        workers=Workers(Sleeper(), Outcome(), Gated()),
         queues={"default": QueueConfig(max_workers=4, fetch_poll_interval=timedelta(milliseconds=100))},
     )
 

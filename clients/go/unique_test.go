@@ -20,23 +20,29 @@ func mustTime(text string) time.Time {
 }
 
 // fixture is one entry of conformance/fixtures/unique_keys.json, the golden keys shared
-// by every client.
+// by every client: unique_key's params (conformance/ADAPTER.md#unique-key) and its result.
 type fixture struct {
-	Name    string `json:"name"`
-	Kind    string `json:"kind"`
-	Args    string `json:"args"`
-	Options struct {
-		Queue           string          `json:"queue"`
-		ScheduledAt     *string         `json:"scheduled_at"`
-		ByArgs          json.RawMessage `json:"by_args"`
-		ByPeriodSeconds *int64          `json:"by_period_seconds"`
-		ByQueue         bool            `json:"by_queue"`
-		ByState         []JobState      `json:"by_state"`
-		ExcludeKind     bool            `json:"exclude_kind"`
-	} `json:"options"`
-	Now                  string `json:"now"`
-	ExpectedSHA256       string `json:"expected_sha256"`
-	ExpectedUniqueStates byte   `json:"expected_unique_states"`
+	Name   string `json:"name"`
+	Params struct {
+		Kind string `json:"kind"`
+		Args string `json:"args_json"`
+		Now  string `json:"now"`
+		Opts struct {
+			Queue       string  `json:"queue"`
+			ScheduledAt *string `json:"scheduled_at"`
+			UniqueOpts  struct {
+				ByArgs          json.RawMessage `json:"by_args"`
+				ByPeriodSeconds *int64          `json:"by_period_seconds"`
+				ByQueue         bool            `json:"by_queue"`
+				ByState         []JobState      `json:"by_state"`
+				ExcludeKind     bool            `json:"exclude_kind"`
+			} `json:"unique_opts"`
+		} `json:"opts"`
+	} `json:"params"`
+	Expected struct {
+		SHA256    string `json:"sha256"`
+		StateMask byte   `json:"state_mask"`
+	} `json:"expected"`
 }
 
 func loadFixtures(t *testing.T) []fixture {
@@ -57,22 +63,23 @@ func loadFixtures(t *testing.T) []fixture {
 
 func (f *fixture) opts(t *testing.T) (UniqueOpts, time.Time) {
 	t.Helper()
-	o := UniqueOpts{ByQueue: f.Options.ByQueue, ByState: f.Options.ByState, ExcludeKind: f.Options.ExcludeKind}
-	switch string(f.Options.ByArgs) {
+	u := f.Params.Opts.UniqueOpts
+	o := UniqueOpts{ByQueue: u.ByQueue, ByState: u.ByState, ExcludeKind: u.ExcludeKind}
+	switch string(u.ByArgs) {
 	case "true":
 		o.ByArgs = true
 	case "false", "":
 	default:
-		if err := json.Unmarshal(f.Options.ByArgs, &o.ByArgsPaths); err != nil {
+		if err := json.Unmarshal(u.ByArgs, &o.ByArgsPaths); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if f.Options.ByPeriodSeconds != nil {
-		o.ByPeriod = time.Duration(*f.Options.ByPeriodSeconds) * time.Second
+	if u.ByPeriodSeconds != nil {
+		o.ByPeriod = time.Duration(*u.ByPeriodSeconds) * time.Second
 	}
 	var scheduledAt time.Time
-	if f.Options.ScheduledAt != nil {
-		scheduledAt = mustTime(*f.Options.ScheduledAt)
+	if f.Params.Opts.ScheduledAt != nil {
+		scheduledAt = mustTime(*f.Params.Opts.ScheduledAt)
 	}
 	return o, scheduledAt
 }
@@ -84,20 +91,20 @@ func TestUniqueKeyFixtures(t *testing.T) {
 			if err := opts.Validate(); err != nil {
 				t.Fatal(err)
 			}
-			args := RawArgs{JobKind: f.Kind, JSON: json.RawMessage(f.Args)}
+			args := RawArgs{JobKind: f.Params.Kind, JSON: json.RawMessage(f.Params.Args)}
 			encoded, err := EncodeArgs(args)
 			if err != nil {
 				t.Fatal(err)
 			}
-			key, err := UniqueKey(args, encoded, f.Options.Queue, opts, scheduledAt, mustTime(f.Now))
+			key, err := UniqueKey(args, encoded, f.Params.Opts.Queue, opts, scheduledAt, mustTime(f.Params.Now))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := hex.EncodeToString(key); got != f.ExpectedSHA256 {
-				t.Errorf("key %s, want %s", got, f.ExpectedSHA256)
+			if got := hex.EncodeToString(key); got != f.Expected.SHA256 {
+				t.Errorf("key %s, want %s", got, f.Expected.SHA256)
 			}
-			if got := UniqueStatesMask(opts); got != f.ExpectedUniqueStates {
-				t.Errorf("mask %d, want %d", got, f.ExpectedUniqueStates)
+			if got := UniqueStatesMask(opts); got != f.Expected.StateMask {
+				t.Errorf("mask %d, want %d", got, f.Expected.StateMask)
 			}
 		})
 	}

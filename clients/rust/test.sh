@@ -6,4 +6,4 @@ repo=$(cd "$here/../.." && pwd)
 cd "$here"
 cargo build --locked --quiet --bins
 cargo test --locked --quiet
-"$repo/conformance/run" -- "$here/target/debug/riverboat-conformance-adapter"
+"$repo/conformance/run" --expect-passed 144 --expect-na-capabilities "" -- "$here/target/debug/riverboat-conformance-adapter"

@@ -12,9 +12,13 @@ from typing import Any
 
 # The normalized job form is the runner's own, so that adapters and runner cannot drift apart.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from conformance.runner._expected import QUEUE_DEFAULT, given, protocol_unique_opts
 from conformance.runner._values import normalize_row as normalize
 
-__all__ = ["PROFILE_METHODS", "RpcFailure", "check_known", "invalid", "normalize", "raw_member", "serve"]
+__all__ = [
+    "PROFILE_METHODS", "QUEUE_DEFAULT", "RpcFailure", "args_text", "check_known", "given", "invalid", "normalize",
+    "protocol_unique_opts", "serve",
+]  # fmt: skip
 
 PROFILE_METHODS = [
     "handshake", "insert", "insert_many", "tx_begin", "tx_commit", "tx_insert", "tx_insert_many", "tx_rollback",
@@ -43,6 +47,16 @@ class RawObject(dict[str, Any]):
     def __init__(self) -> None:
         super().__init__()
         self.raw: dict[str, str] = {}
+
+
+def args_text(params: dict[str, Any]) -> str | None:
+    """A job's args as the request spelled them: ``args_json``, or the text of ``args``; None for neither
+    (null is absent, ADAPTER.md#insert-params)."""
+    if params.get("args_json") is not None:
+        return str(params["args_json"])
+    if params.get("args") is not None:
+        return raw_member(params, "args")
+    return None
 
 
 def raw_member(params: dict[str, Any], name: str) -> str | None:
@@ -139,7 +153,8 @@ def serve(handle: Callable[[str, dict[str, Any]], Any]) -> None:
         sys.stdout.flush()
 
 
-def check_known(params: dict[str, Any], allowed: set[str], where: str) -> None:
-    unknown = set(params) - allowed
+def check_known(params: dict[str, Any], allowed: set[str], prefix: str = "") -> None:
+    """An unknown member is an error: -32602, rule ``choice``, field its dotted path (ADAPTER.md#insert-params)."""
+    unknown = sorted(set(params) - allowed)
     if unknown:
-        raise RpcFailure(-32602, f"unknown {where} members: {sorted(unknown)}")
+        raise RpcFailure(-32602, f"unknown members {unknown}", {"field": prefix + unknown[0], "rule": "choice"})

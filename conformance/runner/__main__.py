@@ -1,4 +1,4 @@
-"""conformance/run [--case NAME] [--json REPORT] [--no-work] -- <adapter command...>"""
+"""conformance/run [options] -- <adapter command...> (README.md#running)"""
 
 from __future__ import annotations
 
@@ -9,72 +9,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from ._adapter import Adapter, AdapterError, RpcError
+from ._cases import CAPABILITIES, load_cases, load_fixtures
 from ._database import Observer, private_database
-from ._engine import CONFORMANCE_DIR, CaseResult, CaseRunner, WorkPhase, load_json
+from ._engine import CaseResult, CaseRunner, WorkPhase
 from ._worker import work_all
 
 PROFILE_METHODS = {
     "handshake", "insert", "insert_many", "tx_begin", "tx_commit", "tx_insert", "tx_insert_many", "tx_rollback",
     "unique_key",
 }  # fmt: skip
-
-
-def load_cases(only: list[str] | None) -> list[dict[str, Any]]:
-    validator = jsonschema.Draft202012Validator(load_json(CONFORMANCE_DIR / "schema" / "case.schema.json"))
-    cases = []
-    for path in sorted((CONFORMANCE_DIR / "cases").glob("*/*.json")):
-        case = load_json(path)
-        errors = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(case)]
-        if errors:
-            raise SystemExit(f"{path}: invalid case: {'; '.join(errors)}")
-        expected_name = f"{path.parent.name}/{path.stem}"
-        if case["name"] != expected_name:
-            raise SystemExit(f"{path}: name must be {expected_name!r}")
-        cases.append(case)
-    if only:
-        unknown = [n for n in only if not any(n in (c["name"], c["name"].split("/")[1]) for c in cases)]
-        if unknown:
-            raise SystemExit(f"no case named {', '.join(unknown)}")
-        cases = [case for case in cases if case["name"] in only or case["name"].split("/")[1] in only]
-    return cases
-
-
-def fixture_params(entry: dict[str, Any]) -> dict[str, Any]:
-    """A fixtures/unique_keys.json entry as unique_key params (ADAPTER.md#unique-key) plus its expectations."""
-    options = entry["options"]
-    by_args = options.get("by_args", False)
-    period = options.get("by_period_seconds")
-    params: dict[str, Any] = {
-        "name": entry["name"],
-        "kind": entry["kind"],
-        "queue": options.get("queue", "default"),
-        "now": entry["now"],
-        "scheduled_at": options.get("scheduled_at"),
-        "options": {
-            "by_args": by_args is True or isinstance(by_args, list),
-            "by_period_nanos": 0 if period is None else int(period * 1_000_000_000),
-            "by_queue": bool(options.get("by_queue")),
-            "exclude_kind": bool(options.get("exclude_kind")),
-        },
-        "selected_unique_paths": by_args if isinstance(by_args, list) else None,
-        "expected_sha256": entry["expected_sha256"],
-        "expected_state_mask": entry["expected_unique_states"],
-    }
-    if options.get("by_state") is not None:
-        params["options"]["by_state"] = options["by_state"]
-    # The fixture keeps args as encoded text: the key hashes those exact bytes.
-    params["args_json" if isinstance(entry["args"], str) else "args"] = entry["args"]
-    return params
-
-
-def load_fixtures() -> dict[str, dict[str, Any]]:
-    path = CONFORMANCE_DIR / "fixtures" / "unique_keys.json"
-    if not path.exists():
-        return {}
-    return {entry["name"]: fixture_params(entry) for entry in load_json(path)}
 
 
 class AdapterSession:
@@ -110,20 +54,27 @@ class AdapterSession:
             self.adapter = None
 
 
-def run(command: list[str], only: list[str] | None, report: Path | None, timeout: float, work: bool) -> int:
-    cases = load_cases(only)
+def run(
+    command: list[str], only: list[str] | None, timeout: float, work: bool, schema: str | None
+) -> tuple[list[CaseResult], set[str]]:
+    """Every selected case against the adapter; the results and the capabilities the adapter declared."""
     fixtures = load_fixtures()
+    cases = load_cases(only, fixtures)
     results: list[CaseResult] = []
-    with private_database() as url:
-        observer = Observer(url)
+    with private_database(schema) as url:
+        observer = Observer(url, schema)
         worker: WorkPhase | None = None
         if work:
 
             def worker(kinds: set[str], queues: set[str], done: Callable[[], bool]) -> None:
-                work_all(url, kinds, queues, done)
+                work_all(url, schema, kinds, queues, done)
 
         runner = CaseRunner(observer, fixtures, worker)
-        env = {"RIVER_CONFORMANCE_DATABASE_URL": url, "RIVER_CONFORMANCE_DATABASE_KIND": "postgres"}
+        env = {
+            "RIVER_CONFORMANCE_DATABASE_URL": url,
+            "RIVER_CONFORMANCE_DATABASE_KIND": "postgres",
+            "RIVER_CONFORMANCE_SCHEMA": schema or "",
+        }
         session = AdapterSession(command, env, timeout)
         try:
             for case in cases:
@@ -134,41 +85,49 @@ def run(command: list[str], only: list[str] | None, report: Path | None, timeout
                 else:
                     result = runner.run(case, adapter, session.capabilities)
                 if result.adapter_broken:
-                    session.close()
                     # Leftover open transactions die with the adapter; nothing else to clean.
+                    session.close()
                 results.append(result)
                 _print(result)
         finally:
             session.close()
             observer.close()
-    passed = sum(r.passed and r.not_applicable is None for r in results)
-    failed = sum(not r.passed for r in results)
-    skipped = sum(r.not_applicable is not None for r in results)
-    summary = f"{passed} passed, {failed} failed"
-    print(summary + (f", {skipped} not applicable" if skipped else ""))
-    if report is not None:
-        report.write_text(
-            json.dumps(
-                {
-                    "adapter": command,
-                    "passed": passed,
-                    "failed": failed,
-                    "not_applicable": skipped,
-                    "cases": [
-                        {"name": r.name, "passed": r.passed, "not_applicable": r.not_applicable, "problems": r.problems}
-                        for r in results
-                    ],
-                },
-                indent=2,
-            ),
-            encoding="utf-8",
+    return results, session.capabilities
+
+
+def not_applicable_groups(results: list[CaseResult]) -> dict[str, list[str]]:
+    """Not-applicable cases grouped by the capabilities the adapter does not declare."""
+    groups: dict[str, list[str]] = {}
+    for result in results:
+        if result.not_applicable:
+            groups.setdefault(" + ".join(result.missing), []).append(result.name)
+    return dict(sorted(groups.items()))
+
+
+def summarize(
+    results: list[CaseResult], expect_passed: int | None, expect_na: set[str] | None
+) -> tuple[dict[str, Any], list[str]]:
+    """The counts, the n/a groups and every expectation the run did not meet."""
+    passed = sum(r.passed for r in results)
+    failed = sum(bool(r.problems) for r in results)
+    skipped = sum(r.not_applicable for r in results)
+    groups = not_applicable_groups(results)
+    missing = {cap for r in results for cap in r.missing}
+    unmet = []
+    if expect_passed is not None and passed != expect_passed:
+        unmet.append(f"{passed} cases passed, expected exactly {expect_passed}")
+    if expect_na is not None and missing != expect_na:
+        unmet.append(
+            f"cases are not applicable for want of {sorted(missing) or 'nothing'}, "
+            f"expected only for want of {sorted(expect_na) or 'nothing'}"
         )
-    return 1 if failed else 0
+    counts = {"passed": passed, "failed": failed, "not_applicable": skipped, "not_applicable_because": groups}
+    return counts, unmet
 
 
 def _print(result: CaseResult) -> None:
-    if result.not_applicable is not None:
-        print(f"n/a   {result.name} ({result.not_applicable})")
+    if result.not_applicable:
+        print(f"n/a   {result.name} (not declared: {', '.join(result.missing)})")
     elif result.passed:
         print(f"ok    {result.name}")
     else:
@@ -178,18 +137,59 @@ def _print(result: CaseResult) -> None:
     sys.stdout.flush()
 
 
+def _capability_list(text: str) -> set[str]:
+    names = {name.strip() for name in text.split(",") if name.strip()}
+    unknown = names - set(CAPABILITIES)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown capabilities {sorted(unknown)}; known: {', '.join(CAPABILITIES)}")
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="conformance/run", description="Run the riverboat conformance suite.")
     parser.add_argument("--case", action="append", help="run only this case (section/name or name); repeatable")
     parser.add_argument("--json", type=Path, help="write a JSON report here")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each adapter response")
     parser.add_argument("--no-work", action="store_true", help="skip the worker phase")
+    parser.add_argument(
+        "--schema",
+        help="migrate River's tables into this new schema, not the search path, and tell the adapter so "
+        "(RIVER_CONFORMANCE_SCHEMA)",
+    )
+    parser.add_argument("--expect-passed", type=int, metavar="N", help="fail unless exactly N cases pass")
+    parser.add_argument(
+        "--expect-na-capabilities",
+        type=_capability_list,
+        metavar="CAP,...",
+        help="fail unless the cases not applicable are exactly those needing these undeclared capabilities "
+        "('' for none)",
+    )
     parser.add_argument("adapter", nargs=argparse.REMAINDER, help="-- then the adapter command")
     args = parser.parse_args(argv)
     command = args.adapter[1:] if args.adapter[:1] == ["--"] else args.adapter
     if not command:
         parser.error("give the adapter command after --")
-    return run(command, args.case, args.json, args.timeout, not args.no_work)
+    results, declared = run(command, args.case, args.timeout, not args.no_work, args.schema)
+    counts, unmet = summarize(results, args.expect_passed, args.expect_na_capabilities)
+    for group, names in counts["not_applicable_because"].items():
+        print(f"n/a, {group} not declared ({len(names)}): {', '.join(names)}")
+    summary = f"{counts['passed']} passed, {counts['failed']} failed, {counts['not_applicable']} not applicable"
+    print(summary)
+    for problem in unmet:
+        print(f"expectation not met: {problem}")
+    if args.json is not None:
+        report = {
+            "adapter": command,
+            "capabilities": sorted(declared),
+            "schema": args.schema,
+            **counts,
+            "unmet_expectations": unmet,
+            "cases": [
+                {"name": r.name, "passed": r.passed, "not_declared": r.missing, "problems": r.problems} for r in results
+            ],
+        }
+        args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    return 1 if counts["failed"] or unmet else 0
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ from collections import deque
 from typing import Any
 
 STDERR_TAIL_LINES = 40
+# How long an adapter has to exit after its stdin closes.
+CLOSE_GRACE_SECONDS = 5
 
 
 class AdapterError(Exception):
@@ -33,6 +35,7 @@ class Adapter:
         self._env = env
         self._timeout = timeout
         self._next_id = 0
+        self._hung = False
         self._stderr: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._proc = subprocess.Popen(
@@ -62,8 +65,12 @@ class Adapter:
     def stderr_tail(self) -> str:
         return "\n".join(self._stderr)
 
-    def call(self, method: str, params: dict[str, Any]) -> Any:
-        """Send one request and return its result; RpcError for an error response."""
+    def call(self, method: str, params: dict[str, Any], timeout: float | None = None) -> Any:
+        """Send one request and return its result; RpcError for an error response.
+
+        ``timeout`` (seconds) replaces the adapter's per-request limit for this request.
+        """
+        limit = self._timeout if timeout is None else timeout
         self._next_id += 1
         request_id = self._next_id
         line = json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}, ensure_ascii=False)
@@ -74,9 +81,10 @@ class Adapter:
         except (BrokenPipeError, OSError) as exc:
             raise AdapterError(f"adapter stdin closed ({exc}); exit code {self._proc.poll()}") from exc
         try:
-            answer = self._lines.get(timeout=self._timeout)
+            answer = self._lines.get(timeout=limit)
         except queue.Empty:
-            raise AdapterError(f"no response to {method} within {self._timeout:g} s") from None
+            self._hung = True
+            raise AdapterError(f"no response to {method} within {limit:g} s") from None
         if answer is None:
             code = self._proc.wait(timeout=self._timeout)
             raise AdapterError(f"adapter exited (code {code}) during {method}")
@@ -88,22 +96,22 @@ class Adapter:
             raise AdapterError(f"not a JSON-RPC 2.0 response: {answer[:200]!r}")
         if response.get("id") != request_id:
             raise AdapterError(f"response id {response.get('id')!r} does not match request id {request_id}")
+        if ("result" in response) == ("error" in response):
+            raise AdapterError(f"a response needs exactly one of result and error: {answer[:200]!r}")
         if "error" in response:
             error = response["error"]
             if not isinstance(error, dict) or not isinstance(error.get("code"), int):
                 raise AdapterError(f"malformed error object: {answer[:200]!r}")
             raise RpcError(error["code"], str(error.get("message", "")), error.get("data"))
-        if "result" not in response:
-            raise AdapterError(f"response has neither result nor error: {answer[:200]!r}")
         return response["result"]
 
     def close(self) -> None:
-        """End the process (politely, then by force) and collect the rest of its stderr."""
+        """End the process (politely unless it hung, then by force) and collect the rest of its stderr."""
         if self._proc.poll() is None:
             assert self._proc.stdin is not None
             try:
                 self._proc.stdin.close()
-                self._proc.wait(timeout=5)
+                self._proc.wait(timeout=0 if self._hung else CLOSE_GRACE_SECONDS)
             except (OSError, subprocess.TimeoutExpired):
                 self._proc.kill()
                 self._proc.wait()

@@ -24,8 +24,9 @@ SENTINEL_QUEUE = "riverboat_conformance_sentinel"
 
 
 @contextmanager
-def private_database() -> Iterator[str]:
-    """Start a throwaway cluster under /tmp, migrate every line, yield its URL."""
+def private_database(schema: str | None) -> Iterator[str]:
+    """Start a throwaway cluster under /tmp, migrate every line (into ``schema`` if given, which is created;
+    else into the search path), yield its URL."""
     parent = Path(tempfile.mkdtemp(prefix="riverboat-conformance-"))
     # The server may run as the postgres user, which must be able to enter the directory.
     os.chmod(parent, 0o755)
@@ -33,7 +34,9 @@ def private_database() -> Iterator[str]:
     try:
         url = server.start()
         with psycopg.connect(url, autocommit=True) as conn:
-            migrator = Migrator(conn)
+            if schema is not None:
+                conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+            migrator = Migrator(conn, schema=schema)
             for line in migrator.lines():
                 migrator.up(line=line)
         yield url
@@ -45,12 +48,15 @@ def private_database() -> Iterator[str]:
 class Observer:
     """The runner's own connections: row reads, setup statements and the insert-notification listener."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, schema: str | None) -> None:
         self._conn = psycopg.connect(url, autocommit=True, row_factory=dict_row)
+        if schema is not None:
+            # Case SQL and the runner's reads name river_job unqualified.
+            self._conn.execute("SELECT set_config('search_path', %s, false)", (schema,))
         self._listen = psycopg.connect(url, autocommit=True)
-        schema = self._conn.execute("SELECT current_schema() AS s").fetchone()
-        assert schema is not None
-        self.channel = f"{schema['s']}.river_insert"
+        current = self._conn.execute("SELECT current_schema() AS s").fetchone()
+        assert current is not None
+        self.channel = f"{current['s']}.river_insert"
         self._listen.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
 
     def reset(self) -> None:
@@ -59,6 +65,14 @@ class Observer:
 
     def rows(self) -> list[dict[str, Any]]:
         return [normalize_row(row) for row in self._conn.execute("SELECT * FROM river_job ORDER BY id")]
+
+    def stored_args_differ(self, job_id: int, text: str) -> str | None:
+        """The row's args as jsonb text if they are not the jsonb of ``text`` byte for byte, else None."""
+        row = self._conn.execute(
+            "SELECT args::text AS stored, args::text = %s::jsonb::text AS same FROM river_job WHERE id = %s",
+            (text, job_id),
+        ).fetchone()
+        return None if row is None or row["same"] else str(row["stored"])
 
     def count(self) -> int:
         row = self._conn.execute("SELECT count(*) AS n FROM river_job").fetchone()

@@ -1,4 +1,9 @@
-"""Runs one case against an adapter and returns the problems found (README.md#checks)."""
+"""Runs one case against an adapter and returns the problems found (README.md#checks).
+
+The runner trusts nothing the adapter says: every row an insert writes is read back and judged
+column by column against the spec (``_expected``), and every job the adapter reports is
+compared with the row it names.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +12,20 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 
 from ._adapter import Adapter, AdapterError, RpcError
+from ._cases import CONFORMANCE_DIR, load_json, select_fixtures, sent_jobs, step_needs
 from ._database import Observer
-from ._values import Matcher, lookup, parse_time
+from ._expected import Window, insert_problems, sent_args
+from ._values import Matcher, lookup, same_column, same_json
 
-CONFORMANCE_DIR = Path(__file__).resolve().parent.parent
 INSERT_CALLS = {"insert", "tx_insert"}
 BATCH_CALLS = {"insert_many", "tx_insert_many"}
-CLOCK_SLACK = timedelta(minutes=5)
+# How far $near_now may be from the runner's clock.
+NEAR_NOW_SLACK = timedelta(minutes=5)
 UNSUPPORTED = -32004
 #: Runs the worker on (kinds, queues) until the predicate holds.
 WorkPhase = Callable[[set[str], set[str], Callable[[], bool]], None]
@@ -28,36 +34,51 @@ INSERT_COLUMNS = (
     "id", "args", "created_at", "kind", "max_attempts", "metadata", "priority", "queue", "scheduled_at", "tags",
     "unique_key", "unique_states",
 )  # fmt: skip
-
-
-class Unsupported(Exception):
-    """The adapter answered -32004: its client cannot express this case."""
-
-
-def load_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
+COLUMNS = (*INSERT_COLUMNS, "attempt", "attempted_at", "attempted_by", "errors", "finalized_at", "state")
 
 
 @dataclass
 class CaseResult:
     name: str
     problems: list[str] = field(default_factory=list)
-    not_applicable: str | None = None
+    #: The capabilities the case requires and the adapter does not declare; the case did not run.
+    missing: list[str] = field(default_factory=list)
     adapter_broken: bool = False
 
     @property
+    def not_applicable(self) -> bool:
+        return bool(self.missing)
+
+    @property
     def passed(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.missing
 
 
 @dataclass
 class _Sent:
     """A job the adapter reported as written, with what the case sent for it."""
 
+    label: str
     job: dict[str, Any]
     params: dict[str, Any]
     duplicate: bool
     handle: str | None
+    window: Window
+
+
+@dataclass
+class _Run:
+    """One case's progress: step results, reported jobs, open transactions."""
+
+    results: list[Any]
+    matcher: Matcher
+    sent: list[_Sent] = field(default_factory=list)
+    #: handle -> when tx_begin was sent (a transaction's clock may be read from then on).
+    began: dict[str, datetime] = field(default_factory=dict)
+    #: handle -> jobs inserted under it, judged when it commits (until then no other connection sees them).
+    unseen: dict[str, list[_Sent]] = field(default_factory=dict)
+    #: IDs of the rows that existed, or that the adapter had reported, when the current request was sent.
+    known: set[int] = field(default_factory=set)
 
 
 class CaseRunner:
@@ -70,48 +91,47 @@ class CaseRunner:
         self._observer = observer
         self._fixtures = fixtures
         self._worker = worker
-        self._job_schema = load_json(CONFORMANCE_DIR / "schema" / "normalized-job.schema.json")
+        self._job_validator = jsonschema.Draft202012Validator(
+            load_json(CONFORMANCE_DIR / "schema" / "normalized-job.schema.json")
+        )
 
     def run(self, case: dict[str, Any], adapter: Adapter, capabilities: set[str]) -> CaseResult:
         result = CaseResult(case["name"])
-        missing = [need for need in case.get("requires", []) if need not in capabilities]
-        if missing:
-            result.not_applicable = f"adapter lacks {', '.join(missing)}"
+        result.missing = sorted(need for need in case.get("requires", []) if need not in capabilities)
+        if result.missing:
             return result
         self._observer.reset()
-        sent: list[_Sent] = []
         results: list[Any] = []
-        matcher = Matcher(results, datetime.now(UTC), CLOCK_SLACK)
+        run = _Run(results, Matcher(results, datetime.now(UTC), NEAR_NOW_SLACK))
+        timeout = case.get("request_timeout")
         try:
             for index, step in enumerate(case["steps"]):
-                outcome = self._step(step, adapter, sent, results, matcher)
+                outcome = self._step(step, adapter, run, timeout)
                 result.problems.extend(f"step {index} ({step['call']}): {p}" for p in outcome)
                 if outcome:
                     break
-        except Unsupported as exc:
-            result.not_applicable = f"unsupported by the adapter: {exc}"
-            self._rollback_open(adapter, case)
-            return result
+            # A failed case can leave transactions open; their locks would block the next reset.
+            self._rollback_open(adapter, case, run)
         except AdapterError as exc:
             result.adapter_broken = True
             # Stop it first so that everything it wrote to stderr is in the tail.
             adapter.close()
             result.problems.append(f"adapter failure: {exc}\n--- adapter stderr (tail) ---\n{adapter.stderr_tail()}")
             return result
-        # A failed case can leave transactions open; their locks would block the next reset.
-        self._rollback_open(adapter, case)
         if not result.problems:
-            result.problems.extend(self._final_checks(case, sent, results))
+            result.problems.extend(self._final_checks(case, run))
         if not result.problems and "work" in case and self._worker is not None:
-            result.problems.extend(self._work(case["work"]["final_state"], sent))
+            result.problems.extend(self._work(case["work"]["final_state"], run.sent))
         return result
 
-    def _rollback_open(self, adapter: Adapter, case: dict[str, Any]) -> None:
+    def _rollback_open(self, adapter: Adapter, case: dict[str, Any], run: _Run) -> None:
         for handle in {step["params"]["handle"] for step in case["steps"] if step["call"] == "tx_begin"}:
             try:
                 adapter.call("tx_rollback", {"handle": handle})
             except RpcError:
                 continue
+            run.sent = [item for item in run.sent if item.handle != handle]
+            run.unseen.pop(handle, None)
 
     def _work(self, final_state: str, sent: list[_Sent]) -> list[str]:
         assert self._worker is not None
@@ -132,96 +152,70 @@ class CaseRunner:
                 problems.append(f"worker phase: job {item.job['id']} disappeared")
             elif row["state"] != final_state:
                 problems.append(f"worker phase: job {row['id']} is {row['state']}, expected {final_state}")
-            elif not item.duplicate:
-                problems.extend(f"worker phase: job {row['id']}: {p}" for p in _sent_values_kept(item.params, row))
+            elif not same_json(row["args"], sent_args(item.params)):
+                problems.append(f"worker phase: job {row['id']}.args changed to {json.dumps(row['args'])[:200]}")
         return problems
 
-    def _all_fixtures(self, adapter: Adapter, results: list[Any]) -> list[str]:
-        """Every fixtures/unique_keys.json entry through unique_key; entries the adapter cannot express are left out."""
-        results.append(None)
-        if not self._fixtures:
-            return ["fixtures/unique_keys.json is missing or has no cases"]
+    def _fixtures_step(self, step: dict[str, Any], adapter: Adapter, run: _Run, timeout: float | None) -> list[str]:
+        """unique_key for every fixture the step selects, each against its expected key."""
+        run.results.append(None)
         problems = []
-        unsupported = 0
-        for name, fixture in self._fixtures.items():
+        for name, fixture in select_fixtures(self._fixtures, step["fixture"]).items():
+            expected = fixture["expected"]
             try:
-                answer = adapter.call("unique_key", fixture)
+                answer = adapter.call("unique_key", fixture["params"], timeout)
             except RpcError as exc:
-                if exc.code == UNSUPPORTED:
-                    unsupported += 1
-                else:
-                    problems.append(f"fixture {name}: error {exc.code} {exc.message!r}")
+                problems.append(f"fixture {name}: {_describe_error(exc, step_needs(step, self._fixtures))}")
                 continue
-            expected = {"sha256": fixture["expected_sha256"], "state_mask": fixture["expected_state_mask"]}
             if answer != expected:
                 problems.append(f"fixture {name}: got {answer}, expected {expected}")
-        if unsupported == len(self._fixtures):
-            raise Unsupported("unique_key: every fixture")
         return problems
 
-    def _params(self, step: dict[str, Any], results: list[Any]) -> dict[str, Any]:
-        if "fixture" in step:
-            fixture = self._fixtures.get(step["fixture"])
-            if fixture is None:
-                raise KeyError(f"no fixture named {step['fixture']!r} in fixtures/unique_keys.json")
-            return dict(fixture)
-        params: dict[str, Any] = step.get("params", {})
-        return params
-
-    def _step(
-        self,
-        step: dict[str, Any],
-        adapter: Adapter,
-        sent: list[_Sent],
-        results: list[Any],
-        matcher: Matcher,
-    ) -> list[str]:
+    def _step(self, step: dict[str, Any], adapter: Adapter, run: _Run, timeout: float | None) -> list[str]:
         call = step["call"]
         if call == "sql":
             self._observer.execute(
-                re.sub(r"\{([0-9][\w.]*)\}", lambda m: str(lookup(results, m.group(1))), step["sql"])
+                re.sub(r"\{([0-9][\w.]*)\}", lambda m: str(lookup(run.results, m.group(1))), step["sql"])
             )
-            results.append(None)
+            run.results.append(None)
             return []
         if call == "visible_rows":
             seen = self._observer.count()
-            results.append(seen)
+            run.results.append(seen)
             return [] if seen == step["count"] else [f"another connection sees {seen} rows, expected {step['count']}"]
-        if step.get("fixture") == "*":
-            return self._all_fixtures(adapter, results)
+        if "fixture" in step:
+            return self._fixtures_step(step, adapter, run, timeout)
+        params: dict[str, Any] = step.get("params", {})
+        handle = str(params.get("handle"))
+        run.known = {row["id"] for row in self._observer.rows()} | {item.job["id"] for item in run.sent}
+        start = datetime.now(UTC)
+        if call == "tx_begin":
+            run.began[handle] = start
         try:
-            params = self._params(step, results)
-        except KeyError as exc:
-            results.append(None)
-            return [str(exc.args[0])]
-        before = self._observer.count()
-        try:
-            answer = adapter.call(call, params)
+            answer = adapter.call(call, params, timeout)
         except RpcError as exc:
-            results.append({"error": {"code": exc.code, "message": exc.message, "data": exc.data}})
-            if exc.code == UNSUPPORTED and "error" not in step:
-                raise Unsupported(f"{call}: {exc.message}") from exc
-            return self._check_error(step, exc, before, call)
-        results.append(answer)
+            run.results.append({"error": {"code": exc.code, "message": exc.message, "data": exc.data}})
+            return self._check_error(step, exc, run.known)
+        window = Window(run.began.get(handle, start) if call.startswith("tx_") else start, datetime.now(UTC))
+        run.results.append(answer)
         if "error" in step and "expect" not in step:
             return [f"expected error {step['error']}, got result {json.dumps(answer)[:300]}"]
         problems: list[str] = []
         if call in INSERT_CALLS | BATCH_CALLS:
-            problems.extend(self._record_inserts(call, params, answer, sent))
+            problems.extend(self._record_inserts(call, params, answer, run, window))
+        if call == "tx_commit":
+            problems.extend(self._judge_rows(run.unseen.pop(handle, [])))
         if call == "tx_rollback":
-            problems.extend(self._check_rolled_back(params["handle"], sent))
-        if call == "unique_key" and "fixture" in step and "expect" not in step:
-            fixture = self._fixtures[step["fixture"]]
-            expected = {"sha256": fixture["expected_sha256"], "state_mask": fixture["expected_state_mask"]}
-            problems.extend(matcher.match(expected, answer))
+            run.unseen.pop(handle, None)
+            problems.extend(self._check_rolled_back(handle, run))
         if "expect" in step:
-            problems.extend(matcher.match(step["expect"], answer))
+            problems.extend(run.matcher.match(step["expect"], answer))
         return problems
 
-    def _check_error(self, step: dict[str, Any], exc: RpcError, before: int, call: str) -> list[str]:
+    def _check_error(self, step: dict[str, Any], exc: RpcError, known: set[int]) -> list[str]:
         want = step.get("error")
         if want is None:
-            return [f"unexpected error {exc.code} {exc.message!r} data={json.dumps(exc.data)[:300]}"]
+            return [_describe_error(exc, step_needs(step, self._fixtures))]
         codes = want["code"] if isinstance(want["code"], list) else [want["code"]]
         problems = []
         if exc.code not in codes:
@@ -231,21 +225,23 @@ class CaseRunner:
             problems.append(f"error data.field {data.get('field')!r}, expected {want['field']!r}")
         if "pointer" in want and data.get("pointer") != want["pointer"]:
             problems.append(f"error data.pointer {data.get('pointer')!r}, expected {want['pointer']!r}")
-        if not call.startswith("tx_") and self._observer.count() != before:
-            problems.append("the rejected request wrote rows")
+        if not step["call"].startswith("tx_"):
+            written = sorted({row["id"] for row in self._observer.rows()} - known)
+            if written:
+                problems.append(f"the rejected request wrote rows {written}")
         return problems
 
-    def _record_inserts(self, call: str, params: dict[str, Any], answer: Any, sent: list[_Sent]) -> list[str]:
+    def _record_inserts(self, call: str, params: dict[str, Any], answer: Any, run: _Run, window: Window) -> list[str]:
+        jobs = sent_jobs(call, params)
+        items = [answer] if call in INSERT_CALLS else answer.get("results") if isinstance(answer, dict) else None
+        if not isinstance(items, list) or len(items) != len(jobs):
+            return [f"expected {len(jobs)} results in input order, got {json.dumps(answer)[:300]}"]
         handle = params.get("handle")
-        if call in INSERT_CALLS:
-            pairs = [(params["job"] if call == "tx_insert" else params, answer)]
-        else:
-            items = answer.get("results") if isinstance(answer, dict) else None
-            if not isinstance(items, list) or len(items) != len(params["jobs"]):
-                return [f"expected {len(params['jobs'])} results in input order, got {json.dumps(answer)[:300]}"]
-            pairs = list(zip(params["jobs"], items, strict=True))
+        known = run.known
+        inserted: set[int] = set()
+        recorded: list[_Sent] = []
         problems: list[str] = []
-        for position, (job_params, item) in enumerate(pairs):
+        for position, (job_params, item) in enumerate(zip(jobs, items, strict=True)):
             where = f"result {position}"
             if not isinstance(item, dict) or not isinstance(item.get("unique_skipped_as_duplicate"), bool):
                 problems.append(f"{where}: not an insert result: {json.dumps(item)[:300]}")
@@ -254,48 +250,80 @@ class CaseRunner:
             if not isinstance(job, dict):
                 problems.append(f"{where}: job is not an object")
                 continue
-            for error in jsonschema.Draft202012Validator(self._job_schema).iter_errors(job):
-                problems.append(f"{where}: job {'/'.join(map(str, error.path))}: {error.message[:200]}")
-            if problems:
+            invalid = [f"{'/'.join(map(str, e.path))}: {e.message[:200]}" for e in self._job_validator.iter_errors(job)]
+            if invalid:
+                problems.extend(f"{where}: job {text}" for text in invalid)
                 continue
             duplicate = item["unique_skipped_as_duplicate"]
-            if not duplicate:
-                problems.extend(f"{where}: {p}" for p in _sent_values_kept(job_params, job))
-            sent.append(_Sent(job, job_params, duplicate, handle))
+            job_id = job["id"]
+            if duplicate and job_id not in known | inserted:
+                problems.append(
+                    f"{where}: unique_skipped_as_duplicate is true, but job {job_id} did not exist before this request"
+                )
+            if not duplicate and job_id in known | inserted:
+                problems.append(f"{where}: unique_skipped_as_duplicate is false, but job {job_id} already existed")
+            inserted |= set() if duplicate else {job_id}
+            recorded.append(_Sent(where, job, job_params, duplicate, handle, window))
+        run.sent.extend(recorded)
+        if handle is not None:
+            run.unseen.setdefault(handle, []).extend(recorded)
+            return problems
+        written = {row["id"] for row in self._observer.rows()} - known
+        if written != inserted:
+            problems.append(
+                f"the request wrote rows {sorted(written)}, its results report {sorted(inserted)} as inserted"
+            )
+        return problems + self._judge_rows(recorded)
+
+    def _judge_rows(self, items: list[_Sent]) -> list[str]:
+        """Each reported job against its row, and each newly inserted row against the spec."""
+        if not items:
+            return []
+        rows = {row["id"]: row for row in self._observer.rows()}
+        problems = []
+        for item in items:
+            row = rows.get(item.job["id"])
+            if row is None:
+                problems.append(f"{item.label}: job {item.job['id']} is not in river_job")
+                continue
+            problems.extend(f"{item.label}: {p}" for p in _differences(item.job, row, COLUMNS))
+            if item.duplicate:
+                continue
+            problems.extend(f"{item.label}: {p}" for p in insert_problems(item.params, row, item.window))
+            # Encoded args are stored as given: jsonb keeps each number as written (1.0 is not 1).
+            text = item.params.get("args_json")
+            stored = None if text is None else self._observer.stored_args_differ(row["id"], text)
+            if stored is not None:
+                problems.append(f"{item.label}: row {row['id']}.args is {stored[:200]}, not the args_json sent")
         return problems
 
-    def _check_rolled_back(self, handle: str, sent: list[_Sent]) -> list[str]:
+    def _check_rolled_back(self, handle: str, run: _Run) -> list[str]:
         present = {row["id"] for row in self._observer.rows()}
-        ended = [s for s in sent if s.handle == handle]
-        for item in ended:
-            sent.remove(item)
+        ended = [s for s in run.sent if s.handle == handle]
+        run.sent = [s for s in run.sent if s.handle != handle]
         return [
             f"job {s.job['id']} inserted in rolled-back {handle} still exists"
             for s in ended
             if not s.duplicate and s.job["id"] in present
         ]
 
-    def _final_checks(self, case: dict[str, Any], sent: list[_Sent], results: list[Any]) -> list[str]:
+    def _final_checks(self, case: dict[str, Any], run: _Run) -> list[str]:
         problems: list[str] = []
         rows = self._observer.rows()
-        validator = jsonschema.Draft202012Validator(self._job_schema)
         for row in rows:
-            for error in validator.iter_errors(row):
+            for error in self._job_validator.iter_errors(row):
                 problems.append(f"row {row['id']}: {'/'.join(map(str, error.path))}: {error.message[:200]}")
         by_id = {row["id"]: row for row in rows}
-        for item in sent:
+        for item in run.sent:
             found = by_id.get(item.job["id"])
             if found is None:
                 problems.append(f"job {item.job['id']} returned by the adapter is not in river_job")
                 continue
-            if item.duplicate:
-                continue
-            for column in INSERT_COLUMNS:
-                value = item.job[column]
-                if value != found[column] and not _same_time(value, found[column]):
-                    problems.append(
-                        f"job {found['id']}.{column}: adapter returned {value!r:.100}, row has {found[column]!r:.100}"
-                    )
+            problems.extend(f"now {p}" for p in _differences(item.job, found, INSERT_COLUMNS))
+        reported = {item.job["id"] for item in run.sent}
+        problems.extend(
+            f"row {row_id} is in river_job, but no insert reported it" for row_id in by_id.keys() - reported
+        )
         allowed_rows = case.get("rows", len(rows))
         if len(rows) not in (allowed_rows if isinstance(allowed_rows, list) else [allowed_rows]):
             problems.append(f"river_job has {len(rows)} rows, expected {allowed_rows}")
@@ -305,27 +333,25 @@ class CaseRunner:
                 verb = "no" if wanted else "an"
                 problems.append(f"{verb} insert notification for queue {queue!r} was delivered (got {delivered})")
         if "pickup_order" in case:
-            expected_ids = [lookup(results, ref) for ref in case["pickup_order"]]
+            expected_ids = [lookup(run.results, ref) for ref in case["pickup_order"]]
             actual_ids = self._observer.fetch_order()
             if actual_ids != expected_ids:
                 problems.append(f"fetch order {actual_ids}, expected {expected_ids}")
         return problems
 
 
-def _same_time(left: Any, right: Any) -> bool:
-    parsed = parse_time(left)
-    return parsed is not None and parsed == parse_time(right)
+def _differences(job: dict[str, Any], row: dict[str, Any], columns: tuple[str, ...]) -> list[str]:
+    """Where the job an adapter reported differs from the row it names."""
+    return [
+        f"job {row['id']}.{column}: the adapter reported {job[column]!r:.200}, the row has {row[column]!r:.200}"
+        for column in columns
+        if not same_column(column, job[column], row[column])
+    ]
 
 
-def _sent_values_kept(params: dict[str, Any], job: dict[str, Any]) -> list[str]:
-    """The row must hold the args, kind and metadata that were sent."""
-    problems = []
-    args = json.loads(params["args_json"]) if "args_json" in params else params.get("args")
-    if job["args"] != args:
-        problems.append(f"args {json.dumps(job['args'], ensure_ascii=False)[:200]} differ from those sent")
-    if job["kind"] != params["kind"]:
-        problems.append(f"kind {job['kind']!r}, sent {params['kind']!r}")
-    metadata = params.get("opts", {}).get("metadata")
-    if metadata is not None and job["metadata"] != metadata:
-        problems.append(f"metadata {job['metadata']!r:.200} differs from {metadata!r:.200}")
-    return problems
+def _describe_error(exc: RpcError, needs: set[str]) -> str:
+    data = f" data={json.dumps(exc.data)[:300]}" if exc.data is not None else ""
+    if exc.code == UNSUPPORTED:
+        declared = ", ".join(sorted(needs)) or "insert"
+        return f"answered -32004 unsupported ({exc.message!r}), but the adapter declares {declared}{data}"
+    return f"unexpected error {exc.code} {exc.message!r}{data}"

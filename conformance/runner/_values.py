@@ -48,6 +48,29 @@ def normalize_row(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def same_json(left: Any, right: Any) -> bool:
+    """Equal JSON values: numbers by value (1 is 1.0: JSON has one number type), but never a boolean for a number."""
+    if isinstance(left, bool) or isinstance(right, bool):
+        return type(left) is type(right) and left == right
+    if isinstance(left, int | float) and isinstance(right, int | float):
+        return left == right
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(same_json(left[key], right[key]) for key in left)
+    if isinstance(left, list) and isinstance(right, list):
+        return len(left) == len(right) and all(same_json(a, b) for a, b in zip(left, right, strict=True))
+    return type(left) is type(right) and left == right
+
+
+def same_column(column: str, left: Any, right: Any) -> bool:
+    """Equal values of one normalized-job column: timestamps by instant, unique states as sets."""
+    if column == "unique_states" and isinstance(left, list) and isinstance(right, list):
+        return sorted(map(str, left)) == sorted(map(str, right)) and len(set(map(str, left))) == len(left)
+    left_time, right_time = parse_time(left), parse_time(right)
+    if left_time is not None and right_time is not None:
+        return left_time == right_time
+    return same_json(left, right)
+
+
 def parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str) or len(value) < 20 or value[4] != "-" or value[10] != "T":
         return None

@@ -29,13 +29,17 @@ def _workers(kinds: set[str]) -> Workers:
     return Workers(*(type(f"Succeed[{kind}]", (_Succeed,), {"kind": kind})() for kind in sorted(kinds)))
 
 
-def work_all(url: str, kinds: set[str], queues: set[str], done: Callable[[], bool]) -> None:
+def work_all(url: str, schema: str | None, kinds: set[str], queues: set[str], done: Callable[[], bool]) -> None:
     """Run riverboat's worker runtime on every kind and queue until ``done()`` holds or a minute passes."""
 
     async def main() -> None:
         async with AsyncConnectionPool(url, min_size=1, max_size=4, open=False) as pool:
             runtime = AsyncClient(
-                pool, queues=dict.fromkeys(sorted(queues), QUEUE_CONFIG), workers=_workers(kinds), leader_election=False
+                pool,
+                schema=schema,
+                queues=dict.fromkeys(sorted(queues), QUEUE_CONFIG),
+                workers=_workers(kinds),
+                leader_election=False,
             )
             await runtime.start()
             try:

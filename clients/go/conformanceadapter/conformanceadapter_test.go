@@ -93,7 +93,7 @@ func TestInsertAndBatchResults(t *testing.T) {
 		`{"jsonrpc":"2.0","id":1,"method":"insert","params":{"kind":"k","args_json":"{\"b\":1, \"a\":2}"}}`,
 		`{"jsonrpc":"2.0","id":2,"method":"insert_many","params":{"jobs":[{"kind":"k","args":{}},{"kind":"k","args":{}}]}}`,
 		`{"jsonrpc":"2.0","id":3,"method":"insert","params":{"kind":"k","args":{},"extra":1}}`,
-		`{"jsonrpc":"2.0","id":4,"method":"unique_key","params":{"name":"n","kind":"k","args":{},"now":"2026-01-02T03:04:05Z"}}`,
+		`{"jsonrpc":"2.0","id":4,"method":"unique_key","params":{"kind":"k","args":{},"now":"2026-01-02T03:04:05Z"}}`,
 	)
 	job := responses[0]["result"].(map[string]any)["job"].(map[string]any)
 	if job["args"].(map[string]any)["a"] != 2.0 || job["unique_key"] != nil || len(job["tags"].([]any)) != 0 {
@@ -115,43 +115,45 @@ func TestInsertAndBatchResults(t *testing.T) {
 
 func TestDecodeInsert(t *testing.T) {
 	job, rerr := DecodeInsert(json.RawMessage(`{"kind":"k","args":{"x":1},"opts":{"queue":"q","scheduled_at":"2030-01-01T01:00:00+01:00",
-		"unique":{"by_args":["x"],"by_period_ms":1500,"by_state":["available"]}}}`))
+		"priority":null,"metadata":null,"unique_opts":{"by_args":["x"],"by_period_seconds":1.5,"by_state":["available"]}}}`))
 	if rerr != nil {
 		t.Fatal(rerr)
 	}
-	if *job.Queue != "q" || !job.ScheduledAt.Equal(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)) || job.Priority != nil {
+	if *job.Queue != "q" || !job.ScheduledAt.Equal(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)) || job.Priority != nil || job.Metadata != nil {
 		t.Errorf("job %+v", job)
 	}
 	if u := job.Unique; u.ByArgs || len(u.ByArgsPaths) != 1 || u.ByPeriod != 1500*time.Millisecond || u.ByState[0] != "available" {
 		t.Errorf("unique %+v", u)
 	}
 	for raw, field := range map[string]string{
-		`{"kind":"k"}`: "args",
+		`{"kind":"k"}`:                                                             "args",
+		`{"kind":"k","args":null}`:                                                 "args",
 		`{"kind":"k","args":{},"args_json":"{}"}`:                                  "args",
 		`{"kind":"k","args":{},"opts":{"scheduled_at":"soon"}}`:                    "scheduled_at",
-		`{"kind":"k","args":{},"opts":{"unique":{"by_period_ms":10000000000000}}}`: "unique.by_period",
+		`{"kind":"k","args":{},"opts":{"unique_opts":{"by_period_seconds":1e13}}}`: "unique_opts.by_period",
+		`{"kind":"k","args":{},"opts":{"unique_opts":{"by_args":"x"}}}`:            "unique_opts.by_args",
 	} {
 		if _, rerr := DecodeInsert(json.RawMessage(raw)); rerr == nil || rerr.Data["field"] != field {
 			t.Errorf("%s: %v, want field %s", raw, rerr, field)
 		}
 	}
-	if _, rerr := DecodeInsert(json.RawMessage(`{"kind":"k","args":{},"opts":{"unique":{"by_args":"x"}}}`)); rerr == nil {
-		t.Error("by_args as a string was accepted")
-	}
 }
 
-func TestDecodeUniqueKeyIgnoresBookkeepingAndKeepsArgsText(t *testing.T) {
-	request, rerr := DecodeUniqueKey(json.RawMessage(`{"name":"n","expected_sha256":"ab","kind":"k","args":{"b": 1, "a": 2},
-		"now":"2026-01-02T03:04:05.6789Z","scheduled_at":null,"options":{"by_args":true,"by_period_nanos":60000000000},
-		"selected_unique_paths":["a"]}`))
+func TestDecodeUniqueKeyKeepsArgsText(t *testing.T) {
+	request, rerr := DecodeUniqueKey(json.RawMessage(`{"kind":"k","args":{"b": 1, "a": 2},"now":"2026-01-02T03:04:05.6789Z",
+		"opts":{"scheduled_at":null,"unique_opts":{"by_args":["a"],"by_period_seconds":60}}}`))
 	if rerr != nil {
 		t.Fatal(rerr)
 	}
-	if string(request.Args) != `{"b": 1, "a": 2}` || !request.ScheduledAt.IsZero() || request.Unique.ByPeriod != time.Minute {
-		t.Errorf("request %+v", request)
+	job := request.Job
+	if string(job.Args) != `{"b": 1, "a": 2}` || !job.ScheduledAt.IsZero() || job.Unique.ByPeriod != time.Minute {
+		t.Errorf("request %+v", job)
 	}
-	if !request.Unique.ByArgs || len(request.Unique.ByArgsPaths) != 1 {
-		t.Errorf("unique %+v", request.Unique)
+	if job.Unique.ByArgs || len(job.Unique.ByArgsPaths) != 1 || request.Now.Nanosecond() != 678900000 {
+		t.Errorf("unique %+v at %v", job.Unique, request.Now)
+	}
+	if _, rerr := DecodeUniqueKey(json.RawMessage(`{"kind":"k","args":{},"now":"2026-01-02T03:04:05Z","selected_unique_paths":[]}`)); rerr == nil {
+		t.Error("an unknown member was accepted")
 	}
 }
 

@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
-	"strings"
 	"time"
 )
 
 // Insert is one job of an insert request (ADAPTER.md#insert-params), checked for shape
 // but not for values: judging values is the client's job. Options the request leaves
-// out are nil, or zero where the zero value is never sent.
+// out, or sets to null, are nil, or zero where the zero value is never sent.
 type Insert struct {
 	Kind string
 	// Args are the encoded args exactly as sent: args, or the text of args_json.
@@ -22,14 +21,15 @@ type Insert struct {
 	Pending     bool
 	Tags        []string
 	Metadata    json.RawMessage
-	Unique      *Unique
+	// Unique is nil when the request has no unique_opts.
+	Unique *Unique
 }
 
-// Unique is the unique options of an insert or of a unique_key request.
+// Unique is the unique options of an insert (opts.unique_opts).
 type Unique struct {
 	ByArgs bool
-	// ByArgsPaths is by_args's selected-fields form: non-nil (possibly empty) when
-	// by_args was a list, or when unique_key gave selected_unique_paths.
+	// ByArgsPaths is by_args's selected-paths form: non-nil (possibly empty) when by_args
+	// was a list.
 	ByArgsPaths []string
 	ByPeriod    time.Duration
 	ByQueue     bool
@@ -37,16 +37,11 @@ type Unique struct {
 	ExcludeKind bool
 }
 
-// UniqueKey is the params of unique_key (ADAPTER.md#unique-key).
+// UniqueKey is the params of unique_key (ADAPTER.md#unique-key): an insert's, and the
+// clock to compute its key at.
 type UniqueKey struct {
-	Kind string
-	// Args are the encoded args exactly as sent, as for Insert.
-	Args  json.RawMessage
-	Queue string
-	Now   time.Time
-	// ScheduledAt is zero when the request gives null.
-	ScheduledAt time.Time
-	Unique      Unique
+	Job *Insert
+	Now time.Time
 }
 
 type insertParams struct {
@@ -61,31 +56,19 @@ type insertParams struct {
 		Pending     bool            `json:"pending"`
 		Tags        []string        `json:"tags"`
 		Metadata    json.RawMessage `json:"metadata"`
-		Unique      *struct {
-			ByArgs      json.RawMessage `json:"by_args"`
-			ByPeriodMs  *int64          `json:"by_period_ms"`
-			ByQueue     bool            `json:"by_queue"`
-			ByState     []string        `json:"by_state"`
-			ExcludeKind bool            `json:"exclude_kind"`
-		} `json:"unique"`
+		UniqueOpts  *struct {
+			ByArgs          json.RawMessage `json:"by_args"`
+			ByPeriodSeconds *float64        `json:"by_period_seconds"`
+			ByQueue         bool            `json:"by_queue"`
+			ByState         []string        `json:"by_state"`
+			ExcludeKind     bool            `json:"exclude_kind"`
+		} `json:"unique_opts"`
 	} `json:"opts"`
 }
 
 type uniqueKeyParams struct {
-	Kind          string          `json:"kind"`
-	Args          json.RawMessage `json:"args"`
-	ArgsJSON      *string         `json:"args_json"`
-	Queue         string          `json:"queue"`
-	Now           string          `json:"now"`
-	ScheduledAt   *string         `json:"scheduled_at"`
-	SelectedPaths []string        `json:"selected_unique_paths"`
-	Options       struct {
-		ByArgs        json.RawMessage `json:"by_args"`
-		ByPeriodNanos int64           `json:"by_period_nanos"`
-		ByQueue       bool            `json:"by_queue"`
-		ByState       []string        `json:"by_state"`
-		ExcludeKind   bool            `json:"exclude_kind"`
-	} `json:"options"`
+	insertParams
+	Now string `json:"now"`
 }
 
 // DecodeParams decodes a request's params into a struct, refusing unknown members
@@ -108,6 +91,27 @@ func DecodeInsert(raw json.RawMessage) (*Insert, *Error) {
 	if rerr := DecodeParams(raw, &p); rerr != nil {
 		return nil, rerr
 	}
+	return p.insert()
+}
+
+// DecodeUniqueKey decodes the params of unique_key.
+func DecodeUniqueKey(raw json.RawMessage) (*UniqueKey, *Error) {
+	var p uniqueKeyParams
+	if rerr := DecodeParams(raw, &p); rerr != nil {
+		return nil, rerr
+	}
+	job, rerr := p.insert()
+	if rerr != nil {
+		return nil, rerr
+	}
+	now, rerr := parseTime("now", p.Now)
+	if rerr != nil {
+		return nil, rerr
+	}
+	return &UniqueKey{Job: job, Now: now}, nil
+}
+
+func (p *insertParams) insert() (*Insert, *Error) {
 	args, rerr := encodedArgs(p.Args, p.ArgsJSON)
 	if rerr != nil {
 		return nil, rerr
@@ -118,78 +122,47 @@ func DecodeInsert(raw json.RawMessage) (*Insert, *Error) {
 		return job, nil
 	}
 	job.Queue, job.Priority, job.MaxAttempts = o.Queue, o.Priority, o.MaxAttempts
-	job.Pending, job.Tags, job.Metadata = o.Pending, o.Tags, o.Metadata
+	job.Pending, job.Tags, job.Metadata = o.Pending, o.Tags, absentIfNull(o.Metadata)
 	if o.ScheduledAt != nil {
 		if job.ScheduledAt, rerr = parseTime("scheduled_at", *o.ScheduledAt); rerr != nil {
 			return nil, rerr
 		}
 	}
-	if u := o.Unique; u != nil {
+	if u := o.UniqueOpts; u != nil {
 		var period time.Duration
-		if u.ByPeriodMs != nil {
-			if *u.ByPeriodMs > math.MaxInt64/int64(time.Millisecond) || *u.ByPeriodMs < math.MinInt64/int64(time.Millisecond) {
-				return nil, Invalid("unique.by_period", "range", "by_period_ms is out of range")
+		if u.ByPeriodSeconds != nil {
+			seconds := *u.ByPeriodSeconds
+			if seconds > float64(math.MaxInt64)/float64(time.Second) || seconds < float64(math.MinInt64)/float64(time.Second) {
+				return nil, Invalid("unique_opts.by_period", "range", "by_period_seconds is out of range")
 			}
-			period = time.Duration(*u.ByPeriodMs) * time.Millisecond
+			period = time.Duration(seconds * float64(time.Second))
 		}
-		unique, rerr := decodeUnique(u.ByArgs, period, u.ByQueue, u.ByState, u.ExcludeKind)
-		if rerr != nil {
-			return nil, rerr
+		unique := Unique{ByPeriod: period, ByQueue: u.ByQueue, ByState: u.ByState, ExcludeKind: u.ExcludeKind}
+		switch string(bytes.TrimSpace(u.ByArgs)) {
+		case "", "null", "false":
+		case "true":
+			unique.ByArgs = true
+		default:
+			if err := json.Unmarshal(u.ByArgs, &unique.ByArgsPaths); err != nil {
+				return nil, Invalid("unique_opts.by_args", "type", "by_args must be a boolean or a list of paths")
+			}
 		}
 		job.Unique = &unique
 	}
 	return job, nil
 }
 
-// DecodeUniqueKey decodes the params of unique_key, ignoring the runner's bookkeeping
-// members (name, expected_*).
-func DecodeUniqueKey(raw json.RawMessage) (*UniqueKey, *Error) {
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &members); err != nil {
-		return nil, BadParams("invalid params: %v", err)
+// absentIfNull is raw, or nil when raw is JSON null (ADAPTER.md#insert-params: null is absent).
+func absentIfNull(raw json.RawMessage) json.RawMessage {
+	if string(bytes.TrimSpace(raw)) == "null" {
+		return nil
 	}
-	for name := range members {
-		if name == "name" || strings.HasPrefix(name, "expected_") {
-			delete(members, name)
-		}
-	}
-	cleaned, err := json.Marshal(members)
-	if err != nil {
-		return nil, BadParams("invalid params: %v", err)
-	}
-	var p uniqueKeyParams
-	if rerr := DecodeParams(cleaned, &p); rerr != nil {
-		return nil, rerr
-	}
-	// Re-encoding compacted the members, so the args text comes from the request itself.
-	if p.Args != nil {
-		p.Args = members["args"]
-	}
-	args, rerr := encodedArgs(p.Args, p.ArgsJSON)
-	if rerr != nil {
-		return nil, rerr
-	}
-	request := &UniqueKey{Kind: p.Kind, Args: args, Queue: p.Queue}
-	if request.Now, rerr = parseTime("now", p.Now); rerr != nil {
-		return nil, rerr
-	}
-	if p.ScheduledAt != nil {
-		if request.ScheduledAt, rerr = parseTime("scheduled_at", *p.ScheduledAt); rerr != nil {
-			return nil, rerr
-		}
-	}
-	o := p.Options
-	if request.Unique, rerr = decodeUnique(o.ByArgs, time.Duration(o.ByPeriodNanos), o.ByQueue, o.ByState, o.ExcludeKind); rerr != nil {
-		return nil, rerr
-	}
-	if p.SelectedPaths != nil {
-		request.Unique.ByArgsPaths = p.SelectedPaths
-	}
-	return request, nil
+	return raw
 }
 
 // encodedArgs picks the args as sent: exactly one of args and args_json.
 func encodedArgs(args json.RawMessage, argsJSON *string) (json.RawMessage, *Error) {
+	args = absentIfNull(args)
 	switch {
 	case argsJSON != nil && args != nil:
 		return nil, Invalid("args", "exclusive", "give args or args_json, not both")
@@ -200,20 +173,6 @@ func encodedArgs(args json.RawMessage, argsJSON *string) (json.RawMessage, *Erro
 	default:
 		return nil, Invalid("args", "required", "args are required")
 	}
-}
-
-func decodeUnique(byArgs json.RawMessage, period time.Duration, byQueue bool, byState []string, excludeKind bool) (Unique, *Error) {
-	unique := Unique{ByPeriod: period, ByQueue: byQueue, ByState: byState, ExcludeKind: excludeKind}
-	switch string(bytes.TrimSpace(byArgs)) {
-	case "", "null", "false":
-	case "true":
-		unique.ByArgs = true
-	default:
-		if err := json.Unmarshal(byArgs, &unique.ByArgsPaths); err != nil {
-			return unique, BadParams("unique.by_args must be a boolean or a list of paths")
-		}
-	}
-	return unique, nil
 }
 
 func parseTime(field, text string) (time.Time, *Error) {

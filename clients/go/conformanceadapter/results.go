@@ -20,15 +20,21 @@ func NewInsertResult(job any, uniqueSkippedAsDuplicate bool) InsertResult {
 	return InsertResult{Job: NormalizeJob(job), UniqueSkippedAsDuplicate: uniqueSkippedAsDuplicate}
 }
 
-// UniqueKeyResult is the result of unique_key.
+// UniqueKeyResult is the result of unique_key; both members are null for a job that is
+// not unique.
 type UniqueKeyResult struct {
-	SHA256    string `json:"sha256"`
-	StateMask int    `json:"state_mask"`
+	SHA256    *string `json:"sha256"`
+	StateMask *int    `json:"state_mask"`
 }
 
-// NewUniqueKeyResult is a unique_key result for a 32-byte key and a states bitmask.
+// NewUniqueKeyResult is a unique_key result for a 32-byte key and a states bitmask, or
+// for no key (a job that is not unique) when key is empty.
 func NewUniqueKeyResult(key []byte, stateMask int) UniqueKeyResult {
-	return UniqueKeyResult{SHA256: hex.EncodeToString(key), StateMask: stateMask}
+	if len(key) == 0 {
+		return UniqueKeyResult{}
+	}
+	text := hex.EncodeToString(key)
+	return UniqueKeyResult{SHA256: &text, StateMask: &stateMask}
 }
 
 // stateWeights are the bits of the unique-states bitmask (spec/02-lifecycle.md).

@@ -81,33 +81,40 @@ function given<T>(value: unknown): T | undefined {
   return value === null || value === undefined ? undefined : (value as T);
 }
 
-function periodMs(value: unknown, nanosPerUnit: number): number | undefined {
+/** by_period_seconds as the client's byPeriod, in milliseconds. */
+function periodMs(value: unknown): number | undefined {
   if (value === null || value === undefined) return undefined;
   if (typeof value !== "number" && typeof value !== "bigint")
-    throw badParams("period must be a number", "unique.by_period", "type");
-  return (Number(value) * nanosPerUnit) / 1e6;
+    throw badParams("by_period_seconds must be a number", "unique_opts.by_period", "type");
+  return Number(value) * 1000;
 }
 
-function uniqueFromParams(u: Params, period: number | undefined): UniqueOpts {
+function uniqueFromParams(u: Params): UniqueOpts {
   return {
     byArgs: given<boolean | string[]>(u.by_args),
-    byPeriod: period,
+    byPeriod: periodMs(u.by_period_seconds),
     byQueue: given<boolean>(u.by_queue),
     byState: given(u.by_state),
     excludeKind: given<boolean>(u.exclude_kind),
   };
 }
 
-function jobParams(value: unknown): InsertManyParams {
+const JOB_MEMBERS = ["kind", "args", "args_json", "opts"];
+
+function jobParams(value: unknown, members = JOB_MEMBERS): InsertManyParams {
   const p = asObject(value, "job");
-  checkKnown(p, ["kind", "args", "args_json", "opts"], "insert params");
-  if ("args" in p && "args_json" in p) throw badParams("give args or args_json, not both", "args", "exclusive");
+  checkKnown(p, members, "insert params");
+  const argsJson = given(p.args_json);
+  const argsValue = given(p.args);
+  if (argsValue !== undefined && argsJson !== undefined) {
+    throw badParams("give args or args_json, not both", "args", "exclusive");
+  }
   let args: RawJson;
-  if ("args_json" in p) {
-    if (typeof p.args_json !== "string") throw badParams("args_json must be a string", "args", "type");
-    args = new RawJson(p.args_json);
-  } else if ("args" in p) {
-    args = rawOf(p.args);
+  if (argsJson !== undefined) {
+    if (typeof argsJson !== "string") throw badParams("args_json must be a string", "args", "type");
+    args = new RawJson(argsJson);
+  } else if (argsValue !== undefined) {
+    args = rawOf(argsValue);
   } else {
     throw badParams("args are required", "args", "required");
   }
@@ -116,14 +123,14 @@ function jobParams(value: unknown): InsertManyParams {
     const o = asObject(p.opts, "opts");
     checkKnown(
       o,
-      ["queue", "priority", "max_attempts", "scheduled_at", "pending", "tags", "metadata", "unique"],
+      ["queue", "priority", "max_attempts", "scheduled_at", "pending", "tags", "metadata", "unique_opts"],
       "opts",
     );
     let uniqueOpts: UniqueOpts | undefined;
-    if (o.unique !== undefined && o.unique !== null) {
-      const u = asObject(o.unique, "unique");
-      checkKnown(u, ["by_args", "by_period_ms", "by_queue", "by_state", "exclude_kind"], "unique");
-      uniqueOpts = uniqueFromParams(u, periodMs(u.by_period_ms, 1e6));
+    if (given(o.unique_opts) !== undefined) {
+      const u = asObject(o.unique_opts, "unique_opts");
+      checkKnown(u, ["by_args", "by_period_seconds", "by_queue", "by_state", "exclude_kind"], "unique_opts");
+      uniqueOpts = uniqueFromParams(u);
     }
     opts = {
       queue: given(o.queue),
@@ -140,22 +147,14 @@ function jobParams(value: unknown): InsertManyParams {
   return { args: { kind: p.kind as string, args }, opts };
 }
 
-// The protocol's field names for the client's (ADAPTER.md#errors).
-const FIELD_NAMES: Record<string, string> = {
-  maxAttempts: "max_attempts",
-  scheduledAt: "scheduled_at",
-  "uniqueOpts.byPeriod": "unique.by_period",
-  "uniqueOpts.byState": "unique.by_state",
-  "uniqueOpts.byArgs": "unique.by_args",
-  "uniqueOpts.byQueue": "unique.by_queue",
-  "uniqueOpts.excludeKind": "unique.exclude_kind",
-  uniqueOpts: "unique",
-};
-
+/**
+ * The protocol's field name for the client's (ADAPTER.md#errors): the option in snake
+ * case, `uniqueOpts.byPeriod` as `unique_opts.by_period`, not a path inside a value.
+ */
 function protocolField(field: string): string {
-  const top = field.split(/[.[]/)[0]!;
-  if (top === "uniqueOpts") return FIELD_NAMES[field.split(".").slice(0, 2).join(".")] ?? "unique";
-  return FIELD_NAMES[top] ?? top;
+  const [top, next] = field.split(/[.[]/);
+  const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  return top === "uniqueOpts" && next !== undefined ? `unique_opts.${snake(next)}` : snake(top!);
 }
 
 function toFailure(err: unknown): RpcFailure {
@@ -259,7 +258,7 @@ class Adapter {
 
   private jobsOf(value: unknown): InsertManyParams[] {
     if (!Array.isArray(value)) throw badParams("jobs must be a list");
-    return value.map(jobParams);
+    return value.map((job) => jobParams(job));
   }
 
   async handle(method: string, params: Params): Promise<unknown> {
@@ -273,6 +272,8 @@ class Adapter {
             "lifecycle",
             "transactions",
             "unique_jobs",
+            "unique_key",
+            "unique_by_args_paths",
             "validation",
             "kind_validation",
             "reserved_metadata",
@@ -359,22 +360,23 @@ class Adapter {
     }
   }
 
-  /** The fixture form: `name` and `expected_*` members are bookkeeping and ignored. */
+  /** The key an insert of these params would store at the clock `now`; null for a job that is not unique. */
   private uniqueKey(params: Params): Params {
-    const options = asObject(params.options ?? {}, "options");
-    const args = "args_json" in params ? new RawJson(String(params.args_json)) : rawOf(params.args);
-    const kind = params.kind as string;
-    const uniqueOpts = uniqueFromParams(options, periodMs(options.by_period_nanos || undefined, 1));
-    if (Array.isArray(params.selected_unique_paths)) uniqueOpts.byArgs = params.selected_unique_paths as string[];
+    const job = jobParams(params, [...JOB_MEMBERS, "now"]);
+    const { kind, args } = job.args as { kind: string; args: RawJson };
+    const uniqueOpts = job.opts?.uniqueOpts;
+    if (uniqueOpts === undefined) return { sha256: null, state_mask: null };
     const key = uniqueKey({
       kind,
       encodedArgs: encodeArgs({ kind, args }),
-      queue: given<string>(params.queue) ?? "default",
+      queue: job.opts?.queue ?? "default",
       uniqueOpts,
-      scheduledAt: given(params.scheduled_at),
+      scheduledAt: job.opts?.scheduledAt,
       now: params.now as string,
     });
-    return { sha256: key.toString("hex"), state_mask: uniqueStatesMask(uniqueOpts) };
+    return key === null
+      ? { sha256: null, state_mask: null }
+      : { sha256: key.toString("hex"), state_mask: uniqueStatesMask(uniqueOpts) };
   }
 
   async close(): Promise<void> {

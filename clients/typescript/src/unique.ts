@@ -348,9 +348,13 @@ export interface UniqueKeyInput {
   now: TimeInput;
 }
 
-/** The raw 32-byte unique key River Go would store for this job, without a database. */
-export function uniqueKey(input: UniqueKeyInput): Buffer {
+/**
+ * The raw 32-byte unique key River Go would store for this job, without a database; null
+ * for options that make the job not unique (spec/04-unique.md#unique-key).
+ */
+export function uniqueKey(input: UniqueKeyInput): Buffer | null {
   const opts = checkUniqueOpts(input.uniqueOpts);
+  if (!isUnique(opts)) return null;
   const scheduledAt =
     input.scheduledAt === undefined || input.scheduledAt === null ? null : toInstant(input.scheduledAt, "scheduledAt");
   return hashKey(

@@ -17,22 +17,26 @@ import {
   ValidationError,
 } from "@riverboat/client";
 
+/** An entry of the fixture file: unique_key's params (conformance/ADAPTER.md#unique-key) and its result. */
 interface Fixture {
   name: string;
-  kind: string;
-  args: string;
-  options: {
-    queue: string;
-    scheduled_at: string | null;
-    by_args: boolean | string[];
-    by_period_seconds: number | null;
-    by_queue: boolean;
-    by_state: JobState[] | null;
-    exclude_kind: boolean;
+  params: {
+    kind: string;
+    args_json: string;
+    now: string;
+    opts: {
+      queue: string;
+      scheduled_at: string | null;
+      unique_opts: {
+        by_args: boolean | string[];
+        by_period_seconds: number | null;
+        by_queue: boolean;
+        by_state: JobState[] | null;
+        exclude_kind: boolean;
+      };
+    };
   };
-  now: string;
-  expected_sha256: string;
-  expected_unique_states: number;
+  expected: { sha256: string; state_mask: number };
 }
 
 const FIXTURES = join(__dirname, "..", "..", "..", "conformance", "fixtures", "unique_keys.json");
@@ -47,7 +51,7 @@ function keyOf(
   args: string,
   opts: UniqueOpts,
   extra: { queue?: string; scheduledAt?: string; now?: TimeInput } = {},
-): string {
+): string | undefined {
   return uniqueKey({
     kind,
     encodedArgs: encodeArgs({ kind, args: rawJson(args) }),
@@ -55,7 +59,7 @@ function keyOf(
     uniqueOpts: opts,
     scheduledAt: extra.scheduledAt,
     now: extra.now ?? NOW,
-  }).toString("hex");
+  })?.toString("hex");
 }
 
 describe("conformance/fixtures/unique_keys.json", () => {
@@ -63,26 +67,37 @@ describe("conformance/fixtures/unique_keys.json", () => {
   test("has entries", () => assert.ok(fixtures.length >= 9));
   for (const f of fixtures) {
     test(f.name, () => {
-      const o = f.options;
+      const { kind, args_json: args, now, opts: o } = f.params;
+      const u = o.unique_opts;
       const uniqueOpts = {
-        byArgs: o.by_args,
-        byPeriod: o.by_period_seconds === null ? undefined : o.by_period_seconds * 1000,
-        byQueue: o.by_queue,
-        byState: o.by_state ?? undefined,
-        excludeKind: o.exclude_kind,
+        byArgs: u.by_args,
+        byPeriod: u.by_period_seconds === null ? undefined : u.by_period_seconds * 1000,
+        byQueue: u.by_queue,
+        byState: u.by_state ?? undefined,
+        excludeKind: u.exclude_kind,
       };
       const key = uniqueKey({
-        kind: f.kind,
-        encodedArgs: encodeArgs({ kind: f.kind, args: rawJson(f.args) }),
+        kind,
+        encodedArgs: encodeArgs({ kind, args: rawJson(args) }),
         queue: o.queue,
         uniqueOpts,
         scheduledAt: o.scheduled_at,
-        now: f.now,
+        now,
       });
-      assert.equal(key.toString("hex"), f.expected_sha256);
-      assert.equal(key.length, 32);
-      assert.equal(uniqueStatesMask(uniqueOpts), f.expected_unique_states);
+      assert.equal(key?.toString("hex"), f.expected.sha256);
+      assert.equal(key?.length, 32);
+      assert.equal(uniqueStatesMask(uniqueOpts), f.expected.state_mask);
     });
+  }
+});
+
+describe("options that make no job unique give no key (spec/04-unique.md#unique-key)", () => {
+  for (const [name, opts] of [
+    ["no option set", {}],
+    ["every option unset", { byArgs: false, byQueue: false }],
+    ["an empty list of paths", { byArgs: [] }],
+  ] as [string, UniqueOpts][]) {
+    test(name, () => assert.equal(keyOf("k", "{}", opts), undefined));
   }
 });
 

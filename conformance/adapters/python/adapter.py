@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,32 +13,35 @@ import psycopg
 
 from riverboat import AsyncClient
 from riverboat._insert import InsertManyParams, InsertOpts
-from riverboat._unique import UniqueOpts, unique_key, unique_states_mask
+from riverboat._unique import unique_key, unique_states_mask
 from riverboat.args import RawArgs, encode_args
 from riverboat.contract import ArgsContractError, Contract, KindContract, UnknownKindError
 from riverboat.errors import ValidationError
 from riverboat.job import InsertResult, Job, format_time, parse_time
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _stdio import PROFILE_METHODS, RpcFailure, check_known, raw_member, serve
+from _stdio import (
+    PROFILE_METHODS,
+    QUEUE_DEFAULT,
+    RpcFailure,
+    args_text,
+    check_known,
+    given,
+    protocol_unique_opts,
+    serve,
+)  # fmt: skip
 
-OPTIONS = {"queue", "priority", "max_attempts", "scheduled_at", "pending", "tags", "metadata", "unique"}
-UNIQUE_OPTIONS = {"by_args", "by_period_ms", "by_queue", "by_state", "exclude_kind"}
-# riverboat's ValidationError field names, as ADAPTER.md#errors names them.
-FIELD_NAMES = {
-    "unique_opts.by_period": "unique.by_period",
-    "unique_opts.by_state": "unique.by_state",
-    "unique_opts.by_args": "unique.by_args",
-    "unique_opts.exclude_kind": "unique.exclude_kind",
-    "unique_opts": "unique",
-}
+OPTIONS = {"queue", "priority", "max_attempts", "scheduled_at", "pending", "tags", "metadata", "unique_opts"}
+UNIQUE_OPTIONS = {"by_args", "by_period_seconds", "by_queue", "by_state", "exclude_kind"}
 
 
 def field_name(field: str) -> str:
-    for prefix, name in FIELD_NAMES.items():
-        if field.startswith(prefix):
-            return name
-    return field.split(".", maxsplit=1)[0].split("[", maxsplit=1)[0]
+    """A ValidationError's field as ADAPTER.md#errors names it: the option (``unique_opts.by_args``), not a path
+    inside a value (``args.items[3]`` is ``args``)."""
+    head, _, rest = field.partition(".")
+    if head == "unique_opts" and rest:
+        return f"{head}.{rest.split('.', maxsplit=1)[0]}"
+    return head.split("[", maxsplit=1)[0]
 
 
 def job_json(job: Job) -> dict[str, Any]:
@@ -78,49 +81,40 @@ def timestamp(field: str, value: Any) -> datetime:
     return parsed
 
 
-def unique_opts(doc: dict[str, Any], period: timedelta | None) -> UniqueOpts:
-    by_args = doc.get("by_args", False)
-    by_state = doc.get("by_state")
-    return UniqueOpts(
-        by_args=by_args if isinstance(by_args, bool) else tuple(by_args),
-        by_period=period,
-        by_queue=bool(doc.get("by_queue", False)),
-        by_state=None if by_state is None else tuple(by_state),
-        exclude_kind=bool(doc.get("exclude_kind", False)),
-    )
-
-
 def insert_item(params: dict[str, Any]) -> InsertManyParams:
-    check_known(params, {"kind", "args", "args_json", "opts"}, "insert")
-    raw: Any = params["args_json"] if "args_json" in params else raw_member(params, "args")
-    opts = params.get("opts", {})
-    check_known(opts, OPTIONS, "opts")
-    unique = opts.get("unique")
-    insert_opts = None
-    if opts:
-        if unique is not None:
-            check_known(unique, UNIQUE_OPTIONS, "unique")
-        period_ms = None if unique is None else unique.get("by_period_ms")
-        insert_opts = InsertOpts(
-            queue=opts.get("queue"),
-            priority=opts.get("priority"),
-            max_attempts=opts.get("max_attempts"),
-            scheduled_at=timestamp("scheduled_at", opts["scheduled_at"]) if "scheduled_at" in opts else None,
-            pending=opts.get("pending"),
-            tags=opts.get("tags"),
-            metadata=opts.get("metadata"),
-            unique_opts=None
-            if unique is None
-            else unique_opts(unique, None if period_ms is None else timedelta(milliseconds=period_ms)),
-        )
-    return InsertManyParams(RawArgs(params.get("kind", ""), raw), insert_opts)
+    check_known(params, {"kind", "args", "args_json", "opts"})
+    return InsertManyParams(request_args(params), request_opts(given(params, "opts", {})))
+
+
+def request_args(params: dict[str, Any]) -> RawArgs:
+    """The args as the request spelled them: no parse and re-encode."""
+    # No args at all (None) is the client's to refuse, field args.
+    return RawArgs(params.get("kind", ""), args_text(params))  # type: ignore[arg-type]
+
+
+def request_opts(opts: dict[str, Any]) -> InsertOpts:
+    check_known(opts, OPTIONS)
+    unique = given(opts, "unique_opts")
+    if unique is not None:
+        check_known(unique, UNIQUE_OPTIONS, "unique_opts.")
+    scheduled_at = given(opts, "scheduled_at")
+    return InsertOpts(
+        queue=given(opts, "queue"),
+        priority=given(opts, "priority"),
+        max_attempts=given(opts, "max_attempts"),
+        scheduled_at=None if scheduled_at is None else timestamp("scheduled_at", scheduled_at),
+        pending=given(opts, "pending"),
+        tags=given(opts, "tags"),
+        metadata=given(opts, "metadata"),
+        unique_opts=None if unique is None else protocol_unique_opts(unique),
+    )
 
 
 class PythonAdapter:
     def __init__(self, runner: asyncio.Runner) -> None:
         self._url = os.environ["RIVER_CONFORMANCE_DATABASE_URL"]
         self._schema = os.environ.get("RIVER_CONFORMANCE_SCHEMA") or None
-        self._run = runner.run
+        self.run = runner.run
         self._client = AsyncClient(self._url, schema=self._schema)
         self._contract_kinds: dict[str, KindContract] = {}
         self._txs: dict[str, psycopg.AsyncConnection[Any]] = {}
@@ -129,9 +123,9 @@ class PythonAdapter:
         try:
             items = [insert_item(job) for job in jobs]
             if handle is None:
-                results = self._run(self._client.insert_many(items))
+                results = self.run(self._client.insert_many(items))
             else:
-                results = self._run(self._client.insert_many_tx(self._tx(handle), items))
+                results = self.run(self._client.insert_many_tx(self.transaction(handle), items))
         except ArgsContractError as exc:
             raise RpcFailure(
                 -32002, str(exc), {"reason": "contract_violation", "pointer": exc.pointer, "rule": exc.keyword}
@@ -144,35 +138,35 @@ class PythonAdapter:
             raise RpcFailure(-32003, str(exc).strip(), {"sqlstate": exc.sqlstate}) from exc
         return [result_json(result) for result in results]
 
-    def _tx(self, handle: Any) -> psycopg.AsyncConnection[Any]:
+    def transaction(self, handle: Any) -> psycopg.AsyncConnection[Any]:
         if handle not in self._txs:
             raise RpcFailure(-32001, f"unknown transaction handle {handle!r}")
         return self._txs[handle]
 
     def _unique_key(self, params: dict[str, Any]) -> dict[str, Any]:
-        options = params.get("options", {})
-        period = options.get("by_period_nanos") or 0
-        selected = params.get("selected_unique_paths")
-        scheduled_at = params.get("scheduled_at")
-        doc = {**options, "by_args": tuple(selected) if selected is not None else options.get("by_args", False)}
+        """The key an insert of these params would store at the clock ``now``; null for a job that is not unique."""
+        check_known(params, {"kind", "args", "args_json", "opts", "now"})
         try:
-            opts = unique_opts(doc, timedelta(microseconds=period / 1000) if period else None)
-            raw: Any = params["args_json"] if "args_json" in params else raw_member(params, "args")
-            encoded = encode_args(RawArgs(params["kind"], raw))
+            args = request_args(params)
+            opts = request_opts(given(params, "opts", {}))
+            now = timestamp("now", params.get("now"))
+            unique = opts.unique_opts
+            if unique is None or not unique.is_unique:
+                return {"sha256": None, "state_mask": None}
             key = unique_key(
-                kind=params["kind"],
-                encoded_args=encoded,
-                queue=params.get("queue", "default"),
-                opts=opts,
-                scheduled_at=None if scheduled_at is None else timestamp("scheduled_at", scheduled_at),
-                now=timestamp("now", params["now"]),
+                kind=args.kind,
+                encoded_args=encode_args(args),
+                queue=opts.queue or QUEUE_DEFAULT,
+                opts=unique,
+                scheduled_at=opts.scheduled_at,
+                now=now,
             )
         except ValidationError as exc:
             raise RpcFailure(-32602, str(exc), {"field": field_name(exc.field), "rule": exc.rule}) from exc
-        return {"sha256": key.hex(), "state_mask": unique_states_mask(opts)}
+        return {"sha256": key.hex(), "state_mask": unique_states_mask(unique)}
 
     def _contract_load(self, params: dict[str, Any]) -> dict[str, Any]:
-        check_known(params, {"kind", "contract"}, "contract_load")
+        check_known(params, {"kind", "contract"})
         kinds = {**self._contract_kinds, params["kind"]: KindContract(params["contract"])}
         try:
             contract = Contract(kinds)
@@ -180,7 +174,7 @@ class PythonAdapter:
             raise RpcFailure(-32602, str(exc), {"field": "contract", "rule": exc.rule}) from exc
         self._contract_kinds = kinds
         # A contract checks only the kinds it lists, so one client inserts every kind.
-        self._run(self._client.close())
+        self.run(self._client.close())
         self._client = AsyncClient(self._url, schema=self._schema, contract=contract)
         return {}
 
@@ -194,6 +188,8 @@ class PythonAdapter:
                     "lifecycle",
                     "transactions",
                     "unique_jobs",
+                    "unique_key",
+                    "unique_by_args_paths",
                     "validation",
                     "kind_validation",
                     "reserved_metadata",
@@ -222,12 +218,12 @@ class PythonAdapter:
             handle = params.get("handle")
             if not isinstance(handle, str) or not handle or handle in self._txs:
                 raise RpcFailure(-32602, f"bad or open handle {handle!r}", {"field": "handle", "rule": "unique"})
-            self._txs[handle] = self._run(self._begin())
+            self._txs[handle] = self.run(self._begin())
             return {}
         if method in ("tx_commit", "tx_rollback"):
-            conn = self._tx(params.get("handle"))
+            conn = self.transaction(params.get("handle"))
             del self._txs[params["handle"]]
-            self._run(self._end(conn, commit=method == "tx_commit"))
+            self.run(self._end(conn, commit=method == "tx_commit"))
             return {}
         raise RpcFailure(-32601, f"method not found: {method}")
 

@@ -30,8 +30,9 @@ func setup(_ context.Context, pool *pgxpool.Pool, schema string) (conformanceada
 	return &adapter{pool: pool, schema: schema, client: client}, conformanceadapter.Config{
 		Implementation:        "river-go",
 		ImplementationVersion: "0.51.2",
-		Capabilities:          []string{"insert", "lifecycle", "transactions", "unique_jobs", "validation"},
-		MigrationLines:        map[string]int{"main": 8},
+		// No unique_by_args_paths: River Go selects fields with struct tags, which raw args cannot carry.
+		Capabilities:   []string{"insert", "lifecycle", "transactions", "unique_jobs", "unique_key", "validation"},
+		MigrationLines: map[string]int{"main": 8},
 	}, nil
 }
 
@@ -82,14 +83,13 @@ func (t stubTime) Now() time.Time       { return t.now }
 func (t stubTime) NowOrNil() *time.Time { return &t.now }
 
 // UniqueKey lets River compute the key: a client whose clock is the request's `now`
-// inserts the job in a transaction that is always rolled back.
+// inserts the job, with all its options, in a transaction that is always rolled back.
 func (a *adapter) UniqueKey(ctx context.Context, request *conformanceadapter.UniqueKey) (conformanceadapter.UniqueKeyResult, *conformanceadapter.Error) {
 	var none conformanceadapter.UniqueKeyResult
-	uniq, rerr := buildUnique(request.Unique)
+	built, rerr := buildInsert(request.Job)
 	if rerr != nil {
 		return none, rerr
 	}
-	opts := &river.InsertOpts{Queue: request.Queue, ScheduledAt: request.ScheduledAt, UniqueOpts: uniq}
 	client, err := river.NewClient(riverpgxv5.New(a.pool), &river.Config{Schema: a.schema, Test: river.TestConfig{Time: stubTime{now: request.Now}}})
 	if err != nil {
 		return none, conformanceadapter.Classify(err, conformanceadapter.CodeInternal)
@@ -99,9 +99,10 @@ func (a *adapter) UniqueKey(ctx context.Context, request *conformanceadapter.Uni
 		return none, classify(err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	res, err := client.InsertTx(ctx, tx, rawArgs{kind: request.Kind, raw: request.Args}, opts)
+	res, err := client.InsertTx(ctx, tx, built.Args, built.InsertOpts)
 	if err != nil {
 		return none, classify(err)
 	}
+	// A job River does not make unique has no key: NewUniqueKeyResult answers null.
 	return conformanceadapter.NewUniqueKeyResult(res.Job.UniqueKey, conformanceadapter.StateMask(res.Job.UniqueStates)), nil
 }

@@ -91,9 +91,9 @@ var messageFields = []struct{ prefix, field, rule string }{
 	{"tags should be a maximum", "tags", "length"},
 	{"tags should match", "tags", "pattern"},
 	{"priority must", "priority", "range"},
-	{"UniqueOpts.ByPeriod", "unique.by_period", "range"},
-	{"UniqueOpts.ByState", "unique.by_state", "required_states"},
-	{"UniqueOpts.ExcludeKind", "unique.exclude_kind", "requires_dimension"},
+	{"UniqueOpts.ByPeriod", "unique_opts.by_period", "range"},
+	{"UniqueOpts.ByState", "unique_opts.by_state", "required_states"},
+	{"UniqueOpts.ExcludeKind", "unique_opts.exclude_kind", "requires_dimension"},
 	{"error marshaling args", "args", "type"},
 	{"no jobs to insert", "jobs", "length"},
 }

@@ -20,7 +20,7 @@ from psycopg.rows import dict_row
 from riverboat._gojson import compact
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _stdio import PROFILE_METHODS, RpcFailure, check_known, invalid, normalize, raw_member, serve
+from _stdio import PROFILE_METHODS, RpcFailure, args_text, check_known, given, invalid, normalize, serve
 
 QUERIES = Path(__file__).resolve().parent / "queries"
 INSERT_SQL = (QUERIES / "job_insert.sql").read_text(encoding="utf-8")
@@ -28,8 +28,7 @@ NOTIFY_SQL = (QUERIES / "job_insert_notify.sql").read_text(encoding="utf-8")
 FUNCTION_SQL = (QUERIES / "job_insert_function.sql").read_text(encoding="utf-8")
 # The function's errors: SQLSTATE 22023 and "riverboat: <option>: <rule>".
 FUNCTION_ERROR = re.compile(r"riverboat: ([\w.]+): (.*)", re.DOTALL)
-FIELD_NAMES = {"unique_opts": "unique", "opts": "opts"}
-OPTIONS = {"queue", "priority", "max_attempts", "scheduled_at", "pending", "tags", "metadata", "unique"}
+OPTIONS = {"queue", "priority", "max_attempts", "scheduled_at", "pending", "tags", "metadata", "unique_opts"}
 
 Conn = psycopg.Connection[dict[str, Any]]
 
@@ -44,42 +43,36 @@ def connect() -> Conn:
 
 def job_input(params: dict[str, Any]) -> dict[str, Any]:
     """Plain INSERT input: the job's columns as sent, args as their text (cast to jsonb by the statement)."""
-    check_known(params, {"kind", "args", "args_json", "opts"}, "insert")
+    check_known(params, {"kind", "args", "args_json", "opts"})
     if not isinstance(params.get("kind"), str) or not params["kind"]:
         raise RpcFailure(-32602, "kind is required", {"field": "kind", "rule": "required"})
-    args = params["args_json"] if "args_json" in params else raw_member(params, "args")
-    opts = params.get("opts", {})
-    check_known(opts, OPTIONS, "opts")
-    if "unique" in opts:
+    args = args_text(params)
+    opts = given(params, "opts", {})
+    check_known(opts, OPTIONS)
+    if given(opts, "unique_opts") is not None:
         raise RpcFailure(-32004, "plain SQL enqueue has no unique jobs")
-    return {"kind": params["kind"], "args": args, **opts}
+    # The statement takes an absent member as unset; null is absent.
+    return {"kind": params["kind"], "args": args, **{k: v for k, v in opts.items() if v is not None}}
 
 
 def function_input(params: dict[str, Any]) -> dict[str, Any]:
-    """riverboat_job_insert_v1 arguments: kind, args as encoded text, opts as its JSON keys."""
-    check_known(params, {"kind", "args", "args_json", "opts"}, "insert")
-    args = params["args_json"] if "args_json" in params else raw_member(params, "args")
+    """riverboat_job_insert_v1 arguments: kind, args as encoded text, and opts, which the protocol names as the
+    function does (spec/03-insert.md#json-options)."""
+    check_known(params, {"kind", "args", "args_json", "opts"})
+    args = args_text(params)
     if args is not None:
         # spec/13 asks callers for args compact as Go encodes them: the text as sent, compacted
         # as River Go compacts pre-encoded args (numbers, escapes and member order untouched).
         args = compact(args)
-    opts = dict(params.get("opts", {}))
-    check_known(opts, OPTIONS, "opts")
-    if "unique" in opts:
-        unique = dict(opts.pop("unique"))
-        if "by_period_ms" in unique:
-            unique["by_period_seconds"] = unique.pop("by_period_ms") / 1000
-        opts["unique_opts"] = unique
+    opts = given(params, "opts", {})
+    check_known(opts, OPTIONS)
     return {"kind": params.get("kind"), "args": args, "opts": opts}
 
 
 def database_failure(exc: psycopg.Error) -> RpcFailure:
     match = FUNCTION_ERROR.match(str(exc).strip())
     if exc.sqlstate == "22023" and match is not None:
-        option = match.group(1)
-        head, _, rest = option.partition(".")
-        field = FIELD_NAMES.get(head, head) + (f".{rest}" if rest else "")
-        return RpcFailure(-32602, str(exc).strip(), {"field": field, "rule": match.group(2)})
+        return RpcFailure(-32602, str(exc).strip(), {"field": match.group(1), "rule": match.group(2)})
     return RpcFailure(-32003, str(exc).strip(), {"sqlstate": exc.sqlstate})
 
 
@@ -129,7 +122,11 @@ class SqlAdapter:
                 "adapter_version": 1,
                 "backend": "postgres",
                 "capabilities": ["insert", "lifecycle", "transactions"]
-                + ([] if self._plain else ["unique_jobs", "validation", "kind_validation", "reserved_metadata"]),
+                + (
+                    []
+                    if self._plain
+                    else ["unique_jobs", "unique_by_args_paths", "validation", "kind_validation", "reserved_metadata"]
+                ),
                 "implementation": "riverboat-sql-plain" if self._plain else "riverboat-sql",
                 "implementation_version": "1",
                 "methods": PROFILE_METHODS,

@@ -8,7 +8,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"maps"
@@ -35,8 +34,8 @@ func setup(_ context.Context, pool *pgxpool.Pool, schema string) (conformanceada
 		Implementation:        "riverboat-go",
 		ImplementationVersion: "0.1.0",
 		Capabilities: []string{
-			"insert", "lifecycle", "transactions", "unique_jobs", "validation", "kind_validation", "reserved_metadata",
-			"args_contract",
+			"insert", "lifecycle", "transactions", "unique_jobs", "unique_key", "unique_by_args_paths", "validation",
+			"kind_validation", "reserved_metadata", "args_contract",
 		},
 		MigrationLines: map[string]int{"main": 8},
 		Methods:        map[string]conformanceadapter.Method{"contract_load": a.contractLoad},
@@ -104,17 +103,24 @@ func (a *adapter) Insert(ctx context.Context, tx pgx.Tx, jobs []*conformanceadap
 
 func (a *adapter) UniqueKey(_ context.Context, request *conformanceadapter.UniqueKey) (conformanceadapter.UniqueKeyResult, *conformanceadapter.Error) {
 	var none conformanceadapter.UniqueKeyResult
-	opts := uniqueOpts(request.Unique)
+	job := request.Job
+	if job.Unique == nil {
+		return none, nil
+	}
+	opts := uniqueOpts(*job.Unique)
 	if err := opts.Validate(); err != nil {
 		return none, classify(err)
 	}
-	args := riverboat.RawArgs{JobKind: request.Kind, JSON: request.Args}
+	args := riverboat.RawArgs{JobKind: job.Kind, JSON: job.Args}
 	encoded, err := riverboat.EncodeArgs(args)
 	if err != nil {
 		return none, classify(err)
 	}
-	queue := cmp.Or(request.Queue, riverboat.QueueDefault)
-	key, err := riverboat.UniqueKey(args, encoded, queue, opts, request.ScheduledAt, request.Now)
+	queue := riverboat.QueueDefault
+	if job.Queue != nil {
+		queue = *job.Queue
+	}
+	key, err := riverboat.UniqueKey(args, encoded, queue, opts, job.ScheduledAt, request.Now)
 	if err != nil {
 		return none, classify(err)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"strings"
 
 	"riverboat.dev/go/riverboat"
 	"riverboat.dev/go/riverboat/conformanceadapter"
@@ -17,9 +16,7 @@ func classify(err error) *conformanceadapter.Error {
 	)
 	switch {
 	case errors.As(err, &validation):
-		// The client names unique options "unique_opts.*"; the protocol says "unique.*".
-		field := strings.Replace(validation.Field, "unique_opts.", "unique.", 1)
-		return conformanceadapter.Invalid(field, validation.Rule, "%s", err.Error())
+		return conformanceadapter.Invalid(validation.Field, validation.Rule, "%s", err.Error())
 	case errors.As(err, &contract):
 		return &conformanceadapter.Error{Code: conformanceadapter.CodeRejected, Message: err.Error(),
 			Data: map[string]any{"reason": "contract_violation", "pointer": contract.Pointer, "rule": contract.Keyword}}

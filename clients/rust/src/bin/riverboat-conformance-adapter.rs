@@ -36,7 +36,12 @@ impl From<Error> for RpcError {
             Error::Validation { field, rule, .. } => RpcError {
                 code: -32602,
                 message,
-                data: Some(json!({"field": field, "rule": rule})),
+                // The protocol names unique options as the spec does (ADAPTER.md#errors): the
+                // client says unique.by_args for unique_opts.by_args.
+                data: Some(json!({"field": match field.strip_prefix("unique.") {
+                    Some(option) => format!("unique_opts.{option}"),
+                    None => field,
+                }, "rule": rule})),
             },
             Error::Contract { pointer, rule, .. } => RpcError {
                 code: -32002,
@@ -80,14 +85,14 @@ struct OptsParams {
     pending: Option<bool>,
     tags: Option<Vec<String>>,
     metadata: Option<Value>,
-    unique: Option<UniqueParams>,
+    unique_opts: Option<UniqueParams>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UniqueParams {
     by_args: Option<Value>,
-    by_period_ms: Option<i64>,
+    by_period_seconds: Option<f64>,
     by_queue: Option<bool>,
     by_state: Option<Vec<String>>,
     exclude_kind: Option<bool>,
@@ -167,17 +172,13 @@ fn insert_params(p: JobParams) -> Result<InsertParams, RpcError> {
         opts.pending = o.pending.unwrap_or(false);
         opts.tags = o.tags;
         opts.metadata = o.metadata;
-        if let Some(u) = o.unique {
-            let period = match u.by_period_ms {
-                Some(ms) if ms < 0 => {
-                    return Err(Error::Validation {
-                        field: "unique.by_period".into(),
-                        rule: "range".into(),
-                        message: "by_period must be positive".into(),
-                    }
-                    .into())
-                }
-                Some(ms) => Some(Duration::from_millis(ms as u64)),
+        if let Some(u) = o.unique_opts {
+            let period = match u.by_period_seconds {
+                Some(seconds) => Some(Duration::try_from_secs_f64(seconds).map_err(|_| Error::Validation {
+                    field: "unique_opts.by_period".into(),
+                    rule: "range".into(),
+                    message: format!("by_period_seconds {seconds} is not a duration"),
+                })?),
                 None => None,
             };
             opts.unique = Some(unique_opts(u.by_args, period, u.by_queue, u.by_state, u.exclude_kind)?);
@@ -229,7 +230,24 @@ fn protocol_time(t: SystemTime) -> String {
     }
 }
 
-fn result_json(r: InsertResult) -> Result<Value, RpcError> {
+/// A result as raw JSON, so that args and metadata go out exactly as the database returned them
+/// (a `Value` would turn integers beyond 64 bits into floats).
+fn raw_json(value: &impl Serialize) -> Result<Box<RawValue>, RpcError> {
+    serde_json::value::to_raw_value(value).map_err(|e| RpcError::new(-32000, e.to_string()))
+}
+
+#[derive(Serialize)]
+struct InsertResultJson {
+    job: NormalizedJob,
+    unique_skipped_as_duplicate: bool,
+}
+
+#[derive(Serialize)]
+struct InsertResultsJson {
+    results: Vec<Box<RawValue>>,
+}
+
+fn result_json(r: InsertResult) -> Result<Box<RawValue>, RpcError> {
     let fmt = protocol_time;
     let raw = |s: String| RawValue::from_string(s).map_err(|e| RpcError::new(-32000, e.to_string()));
     let j = r.job;
@@ -259,12 +277,16 @@ fn result_json(r: InsertResult) -> Result<Value, RpcError> {
                 .collect()
         }),
     };
-    let job = serde_json::to_value(&job).map_err(|e| RpcError::new(-32000, e.to_string()))?;
-    Ok(json!({"job": job, "unique_skipped_as_duplicate": r.unique_skipped_as_duplicate}))
+    raw_json(&InsertResultJson {
+        job,
+        unique_skipped_as_duplicate: r.unique_skipped_as_duplicate,
+    })
 }
 
-fn results_json(rs: Vec<InsertResult>) -> Result<Value, RpcError> {
-    Ok(json!({"results": rs.into_iter().map(result_json).collect::<Result<Vec<_>, _>>()?}))
+fn results_json(rs: Vec<InsertResult>) -> Result<Box<RawValue>, RpcError> {
+    raw_json(&InsertResultsJson {
+        results: rs.into_iter().map(result_json).collect::<Result<Vec<_>, _>>()?,
+    })
 }
 
 type Reply<T> = oneshot::Sender<Result<T, Error>>;
@@ -346,20 +368,8 @@ struct UniqueKeyParams {
     args: Option<Box<RawValue>>,
     args_json: Option<String>,
     #[serde(default)]
-    queue: Option<String>,
+    opts: Option<OptsParams>,
     now: String,
-    scheduled_at: Option<String>,
-    options: UniqueKeyOptions,
-    selected_unique_paths: Option<Vec<String>>,
-}
-
-#[derive(Deserialize)]
-struct UniqueKeyOptions {
-    by_args: Option<Value>,
-    by_period_nanos: Option<i64>,
-    by_queue: Option<bool>,
-    by_state: Option<Vec<String>>,
-    exclude_kind: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -391,12 +401,12 @@ impl Adapter {
             .map_err(|_| RpcError::new(-32000, "transaction task ended"))??)
     }
 
-    async fn handle(&mut self, method: &str, params: &str) -> Result<Value, RpcError> {
+    async fn handle(&mut self, method: &str, params: &str) -> Result<Box<RawValue>, RpcError> {
         match method {
-            "handshake" => Ok(json!({
+            "handshake" => raw_json(&json!({
                 "adapter_version": 1,
                 "backend": "postgres",
-                "capabilities": ["insert", "lifecycle", "transactions", "unique_jobs", "args_contract", "validation", "kind_validation", "reserved_metadata"],
+                "capabilities": ["insert", "lifecycle", "transactions", "unique_jobs", "unique_key", "unique_by_args_paths", "args_contract", "validation", "kind_validation", "reserved_metadata"],
                 "implementation": "riverboat-rust",
                 "implementation_version": env!("CARGO_PKG_VERSION"),
                 "methods": ["handshake", "insert", "insert_many", "tx_begin", "tx_commit", "tx_insert", "tx_insert_many", "tx_rollback", "unique_key", "contract_load"],
@@ -425,7 +435,7 @@ impl Adapter {
                 let (tx, rx) = mpsc::unbounded_channel();
                 tokio::spawn(run_transaction(conn, rx));
                 self.txs.insert(p.handle, tx);
-                Ok(json!({}))
+                raw_json(&json!({}))
             }
             "tx_insert" => {
                 let p: TxJobParams = serde_json::from_str(params).map_err(bad_params)?;
@@ -459,29 +469,25 @@ impl Adapter {
                     .await;
                 self.txs.remove(&p.handle);
                 outcome?;
-                Ok(json!({}))
+                raw_json(&json!({}))
             }
             "unique_key" => {
                 let p: UniqueKeyParams = serde_json::from_str(params).map_err(bad_params)?;
-                let encoded = raw_args(p.args, p.args_json)?.encode()?;
                 let now = riverboat::time::parse_rfc3339(&p.now)?;
-                let scheduled = p
-                    .scheduled_at
-                    .as_deref()
-                    .map(riverboat::time::parse_rfc3339)
-                    .transpose()?;
-                let o = p.options;
-                let period = o
-                    .by_period_nanos
-                    .filter(|n| *n > 0)
-                    .map(|n| Duration::from_nanos(n as u64));
-                let mut opts = unique_opts(o.by_args, period, o.by_queue, o.by_state, o.exclude_kind)?;
-                if let Some(paths) = p.selected_unique_paths {
-                    opts.by_args = ByArgs::Paths(paths);
-                }
-                let queue = p.queue.unwrap_or_else(|| "default".into());
-                let key = riverboat::unique::unique_key(&p.kind, &encoded, &queue, &opts, scheduled, now)?;
-                Ok(json!({"sha256": hex(&key), "state_mask": riverboat::unique::state_mask(&opts)}))
+                let job = insert_params(JobParams {
+                    kind: p.kind,
+                    args: p.args,
+                    args_json: p.args_json,
+                    opts: p.opts,
+                })?;
+                let Some(unique) = job.opts.unique.filter(|u| u.is_unique()) else {
+                    return raw_json(&json!({"sha256": null, "state_mask": null}));
+                };
+                let encoded = job.args.encode()?;
+                let queue = job.opts.queue.unwrap_or_else(|| "default".into());
+                let key =
+                    riverboat::unique::unique_key(&job.kind, &encoded, &queue, &unique, job.opts.scheduled_at, now)?;
+                raw_json(&json!({"sha256": hex(&key), "state_mask": riverboat::unique::state_mask(&unique)}))
             }
             "contract_load" => {
                 let p: ContractParams = serde_json::from_str(params).map_err(bad_params)?;
@@ -492,11 +498,18 @@ impl Adapter {
                     client.set_kind_contract(kind, schema, KindDefaults::default())?;
                 }
                 self.client = Arc::new(client);
-                Ok(json!({}))
+                raw_json(&json!({}))
             }
             _ => Err(RpcError::new(-32601, format!("method not found: {method}"))),
         }
     }
+}
+
+#[derive(Serialize)]
+struct Success<'a> {
+    jsonrpc: &'static str,
+    id: &'a Value,
+    result: &'a RawValue,
 }
 
 #[derive(Deserialize)]
@@ -548,26 +561,32 @@ fn main() {
                 Ok(v) => {
                     json!({"jsonrpc": "2.0", "id": v.get("id").cloned().unwrap_or(Value::Null), "error": {"code": -32600, "message": format!("invalid request: {e}")}})
                 }
-            },
+            }
+            .to_string(),
             Ok(req) if req.jsonrpc != "2.0" => {
                 json!({"jsonrpc": "2.0", "id": req.id, "error": {"code": -32600, "message": "jsonrpc must be \"2.0\""}})
+                    .to_string()
             }
             Ok(req) => {
                 let params = req.params.as_ref().map(|p| p.get()).unwrap_or("{}");
                 match runtime.block_on(adapter.handle(&req.method, params)) {
-                    Ok(result) => json!({"jsonrpc": "2.0", "id": req.id, "result": result}),
+                    Ok(result) => serde_json::to_string(&Success {
+                        jsonrpc: "2.0",
+                        id: &req.id,
+                        result: &result,
+                    })
+                    .expect("response serializes"),
                     Err(e) => {
                         let mut error = json!({"code": e.code, "message": e.message});
                         if let Some(data) = e.data {
                             error["data"] = data;
                         }
-                        json!({"jsonrpc": "2.0", "id": req.id, "error": error})
+                        json!({"jsonrpc": "2.0", "id": req.id, "error": error}).to_string()
                     }
                 }
             }
         };
-        let mut out = serde_json::to_string(&response).expect("response serializes");
-        out.push('\n');
+        let out = response + "\n";
         if stdout.write_all(out.as_bytes()).and_then(|_| stdout.flush()).is_err() {
             break;
         }

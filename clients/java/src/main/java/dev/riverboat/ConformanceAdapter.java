@@ -40,8 +40,9 @@ public final class ConformanceAdapter {
     }
 
     private static final Set<String> JOB_KEYS = Set.of("kind", "args", "args_json", "opts");
-    private static final Set<String> OPT_KEYS = Set.of("queue", "priority", "max_attempts", "scheduled_at", "pending", "tags", "metadata", "unique");
-    private static final Set<String> UNIQUE_KEYS = Set.of("by_args", "by_period_ms", "by_queue", "by_state", "exclude_kind");
+    private static final Set<String> UNIQUE_KEY_KEYS = Set.of("kind", "args", "args_json", "opts", "now");
+    private static final Set<String> OPT_KEYS = Set.of("queue", "priority", "max_attempts", "scheduled_at", "pending", "tags", "metadata", "unique_opts");
+    private static final Set<String> UNIQUE_KEYS = Set.of("by_args", "by_period_seconds", "by_queue", "by_state", "exclude_kind");
 
     private final String url;
     private final Properties props;
@@ -78,7 +79,8 @@ public final class ConformanceAdapter {
     }
 
     private static Object args(Json.JsonObject p) {
-        boolean hasArgs = p.containsKey("args");
+        // A member set to null is absent (ADAPTER.md#insert-params).
+        boolean hasArgs = p.get("args") != null;
         boolean hasText = p.get("args_json") instanceof String;
         if (hasArgs == hasText) {
             throw new ValidationException("args", "exclusive", "give exactly one of args or args_json");
@@ -104,6 +106,24 @@ public final class ConformanceAdapter {
         throw new ValidationException(field, "type", field + " must be an integer");
     }
 
+    /** The protocol's field name (ADAPTER.md#errors): the client says unique.by_args for unique_opts.by_args. */
+    private static String protocolField(String field) {
+        return field.startsWith("unique.") ? "unique_opts." + field.substring("unique.".length()) : field;
+    }
+
+    private static Duration period(Object seconds) {
+        if (seconds == null) {
+            return null;
+        }
+        if (seconds instanceof Long whole) {
+            return Duration.ofSeconds(whole);
+        }
+        if (seconds instanceof Number fraction) {
+            return Duration.ofNanos(Math.round(fraction.doubleValue() * 1e9));
+        }
+        throw new ValidationException("unique_opts.by_period", "type", "by_period_seconds must be a number");
+    }
+
     @SuppressWarnings("unchecked")
     private static UniqueOpts unique(Object byArgs, Duration period, Object byQueue, Object byState, Object excludeKind) {
         List<String> args = null;
@@ -122,10 +142,14 @@ public final class ConformanceAdapter {
         return new UniqueOpts(args, period, Boolean.TRUE.equals(byQueue), states, Boolean.TRUE.equals(excludeKind));
     }
 
-    @SuppressWarnings("unchecked")
     private static InsertParams insertParams(Object raw) {
+        return insertParams(raw, JOB_KEYS);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static InsertParams insertParams(Object raw, Set<String> allowed) {
         Json.JsonObject p = obj(raw, "job");
-        onlyKeys(p, JOB_KEYS, "job");
+        onlyKeys(p, allowed, "job");
         if (!(p.get("kind") instanceof String kind)) {
             throw invalid("kind must be a string");
         }
@@ -149,16 +173,16 @@ public final class ConformanceAdapter {
             if (o.get("tags") != null) {
                 opts.tags((List<String>) o.get("tags"));
             }
-            if (o.containsKey("metadata")) {
+            if (o.get("metadata") != null) {
                 if (!(o.get("metadata") instanceof Map<?, ?> m)) {
                     throw new ValidationException("metadata", "type", "metadata must be a JSON object");
                 }
                 opts.metadata((Map<String, ?>) m);
             }
-            if (o.get("unique") != null) {
-                Json.JsonObject u = obj(o.get("unique"), "unique");
-                onlyKeys(u, UNIQUE_KEYS, "unique");
-                Duration period = u.get("by_period_ms") instanceof Long ms ? Duration.ofMillis(ms) : null;
+            if (o.get("unique_opts") != null) {
+                Json.JsonObject u = obj(o.get("unique_opts"), "unique_opts");
+                onlyKeys(u, UNIQUE_KEYS, "unique_opts");
+                Duration period = period(u.get("by_period_seconds"));
                 opts.unique(unique(u.get("by_args"), period, u.get("by_queue"), u.get("by_state"), u.get("exclude_kind")));
             }
         }
@@ -247,7 +271,7 @@ public final class ConformanceAdapter {
                 Map<String, Object> r = new LinkedHashMap<>();
                 r.put("adapter_version", 1);
                 r.put("backend", "postgres");
-                r.put("capabilities", List.of("insert", "lifecycle", "transactions", "unique_jobs", "args_contract", "validation", "kind_validation", "reserved_metadata"));
+                r.put("capabilities", List.of("insert", "lifecycle", "transactions", "unique_jobs", "unique_key", "unique_by_args_paths", "args_contract", "validation", "kind_validation", "reserved_metadata"));
                 r.put("implementation", "riverboat-java");
                 r.put("implementation_version", "0.1.0");
                 r.put("methods", List.of("handshake", "insert", "insert_many", "tx_begin", "tx_commit", "tx_insert", "tx_insert_many",
@@ -288,20 +312,18 @@ public final class ConformanceAdapter {
                 return Map.of();
             }
             case "unique_key": {
-                Json.JsonObject o = obj(p.get("options"), "options");
-                Duration period = o.get("by_period_nanos") instanceof Long n && n > 0 ? Duration.ofNanos(n) : null;
-                UniqueOpts u = unique(o.get("by_args"), period, o.get("by_queue"), o.get("by_state"), o.get("exclude_kind"));
-                if (p.get("selected_unique_paths") instanceof List<?> paths) {
-                    List<String> selected = new ArrayList<>();
-                    for (Object x : paths) {
-                        selected.add(String.valueOf(x));
-                    }
-                    u = new UniqueOpts(selected, u.byPeriod(), u.byQueue(), u.byState(), u.excludeKind());
+                InsertParams job = insertParams(p, UNIQUE_KEY_KEYS);
+                Instant now = time(p.get("now"), "now");
+                UniqueOpts u = job.opts().unique;
+                if (u == null || !u.isUnique()) {
+                    Map<String, Object> none = new LinkedHashMap<>();
+                    none.put("sha256", null);
+                    none.put("state_mask", null);
+                    return none;
                 }
-                String encoded = Json.encode(args(p));
-                String queue = p.get("queue") instanceof String q ? q : "default";
-                Instant scheduled = p.get("scheduled_at") == null ? null : time(p.get("scheduled_at"), "scheduled_at");
-                byte[] key = UniqueKey.compute(String.valueOf(p.get("kind")), encoded, queue, u, scheduled, time(p.get("now"), "now"));
+                String encoded = Json.encode(job.args());
+                String queue = job.opts().queue != null ? job.opts().queue : "default";
+                byte[] key = UniqueKey.compute(job.kind(), encoded, queue, u, job.opts().scheduledAt, now);
                 return Map.of("sha256", HexFormat.of().formatHex(key), "state_mask", UniqueKey.stateMask(u));
             }
             case "contract_load": {
@@ -346,7 +368,7 @@ public final class ConformanceAdapter {
         } catch (ValidationException e) {
             error.put("code", -32602);
             error.put("message", e.getMessage());
-            error.put("data", Map.of("field", e.field(), "rule", e.rule()));
+            error.put("data", Map.of("field", protocolField(e.field()), "rule", e.rule()));
         } catch (ContractViolationException e) {
             error.put("code", -32002);
             error.put("message", e.getMessage());
