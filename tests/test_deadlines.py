@@ -12,7 +12,7 @@ class Job:
     def __init__(self) -> None:
         self.timed_out_at: float | None = None
 
-    def time_out(self) -> None:
+    def time_out(self, _key: object = None) -> None:
         self.timed_out_at = asyncio.get_running_loop().time()
 
 
@@ -21,9 +21,9 @@ async def test_jobs_time_out_after_their_deadline_unless_removed() -> None:
     loop = asyncio.get_running_loop()
     late, finished, later = Job(), Job(), Job()
     start = loop.time()
-    deadlines.add(late, 0.05, late.time_out)
-    deadlines.remove(finished, deadlines.add(finished, 0.05, finished.time_out))
-    deadlines.add(later, 0.2, later.time_out)
+    deadlines.add(late, 0.05, Job.time_out)
+    deadlines.remove(finished, deadlines.add(finished, 0.05, Job.time_out))
+    deadlines.add(later, 0.2, Job.time_out)
 
     async def later_timed_out() -> bool:
         return later.timed_out_at is not None
@@ -40,7 +40,7 @@ async def test_jobs_time_out_after_their_deadline_unless_removed() -> None:
 async def test_jobs_due_in_one_slot_share_it() -> None:
     deadlines = Deadlines()
     jobs = [Job() for _ in range(100)]
-    slots = {deadlines.add(job, 0.05, job.time_out) for job in jobs}
+    slots = {deadlines.add(job, 0.05, Job.time_out) for job in jobs}
     # Added in one tight loop, their deadlines span at most a slot boundary: two timers, not 100.
     assert len(slots) <= 2
 

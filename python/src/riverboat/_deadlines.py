@@ -13,6 +13,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Callable
+from typing import Any
 
 logger = logging.getLogger("riverboat")
 
@@ -24,18 +25,19 @@ class Deadlines:
     Used from the event loop's thread only."""
 
     def __init__(self) -> None:
-        self._slots: dict[int, dict[int, Callable[[], object]]] = {}
+        self._slots: dict[int, dict[int, tuple[Any, Callable[[Any], object]]]] = {}
 
-    def add(self, key: object, seconds: float, callback: Callable[[], object]) -> int:
-        """Call ``callback`` after ``seconds`` unless ``remove(key, slot)`` comes first;
-        returns the slot. ``key`` identifies the registration (one per key and slot)."""
+    def add(self, key: Any, seconds: float, callback: Callable[[Any], object]) -> int:
+        """Call ``callback(key)`` after ``seconds`` unless ``remove(key, slot)`` comes first;
+        returns the slot. ``key`` identifies the registration (one per key and slot); a
+        callback that is a bound method made once costs no allocation per registration."""
         loop = asyncio.get_running_loop()
         slot = math.ceil((loop.time() + seconds) / SLOT_SECONDS)
         members = self._slots.get(slot)
         if members is None:
             members = self._slots[slot] = {}
             loop.call_at(slot * SLOT_SECONDS, self._expire, slot)
-        members[id(key)] = callback
+        members[id(key)] = (key, callback)
         return slot
 
     def remove(self, key: object, slot: int) -> None:
@@ -44,8 +46,8 @@ class Deadlines:
             members.pop(id(key), None)
 
     def _expire(self, slot: int) -> None:
-        for callback in self._slots.pop(slot, {}).values():
+        for key, callback in self._slots.pop(slot, {}).values():
             try:
-                callback()
+                callback(key)
             except Exception:
                 logger.exception("a deadline callback failed")

@@ -200,6 +200,10 @@ class Running:
     stuck: bool = False
     #: The stuck-job handler gave this job's worker slot back to its queue.
     slot_released: bool = False
+    #: Seconds the job may run, and what to call once it is stuck (set by the executor).
+    timeout: float | None = None
+    on_stuck: StuckCallback | None = None
+    stuck_slot: int | None = None
 
     def cancel(self, reason: str) -> None:
         """Tell the job to stop; only the first request interrupts it (a job that handles
@@ -215,11 +219,11 @@ class Running:
         if self.task is not None and not self.task.done():
             self.task.cancel()
 
-    def time_out(self, reason: str) -> None:
+    def time_out(self) -> None:
         # A job already told to stop (cancelled remotely, or the client stopping) keeps that outcome.
         if self.context.cancel_reason is None and self.task is not None and not self.task.done():
             self.timed_out = True
-            self.cancel(reason)
+            self.cancel(f"job timed out after {self.timeout:g} s")
 
 
 @dataclass(frozen=True)
@@ -384,13 +388,11 @@ class JobExecutor:
         """Middleware around hooks, args decoding and ``work``, under the job's deadline."""
         plan, running = attempt.required_plan, attempt.running
         context = running.context
-        slots: list[tuple[object, int]] = []
+        slot = None
         if plan.timeout is not None:
-            reason = f"job timed out after {plan.timeout:g} s"
-            slots.append((running, self._deadlines.add(running, plan.timeout, lambda: running.time_out(reason))))
-            if on_stuck is not None:
-                stuck_at = plan.timeout + self._stuck_after
-                slots.append((context, self._deadlines.add(context, stuck_at, lambda: on_stuck(running, stuck_at))))
+            running.timeout = plan.timeout
+            running.on_stuck = on_stuck
+            slot = self._deadlines.add(running, plan.timeout, self._on_timeout)
         bind_context(context)
         try:
             if plan.middleware or plan.hooks:
@@ -398,10 +400,23 @@ class JobExecutor:
             else:
                 await self._work(plan, attempt.decode(), threads)
         finally:
-            for key, slot in slots:
-                self._deadlines.remove(key, slot)
+            if slot is not None:
+                self._deadlines.remove(running, slot)
+                # Registered only by a job that reached its timeout (see _on_timeout).
+                if running.stuck_slot is not None:
+                    self._deadlines.remove(running, running.stuck_slot)
         if context.cancel_reason is not None:
             _uncancel_current_task()  # the job swallowed our cancel and finished: River completes it
+
+    def _on_timeout(self, running: Running) -> None:
+        """The job's timeout passed: tell it to stop, and watch whether it does."""
+        running.time_out()
+        if running.on_stuck is not None and running.task is not None and not running.task.done():
+            running.stuck_slot = self._deadlines.add(running, self._stuck_after, self._on_stuck)
+
+    def _on_stuck(self, running: Running) -> None:
+        if running.on_stuck is not None and running.timeout is not None:
+            running.on_stuck(running, running.timeout + self._stuck_after)
 
     async def _chain(self, attempt: _Attempt, threads: DaemonThreads | None) -> None:
         plan, job = attempt.required_plan, attempt.job
