@@ -81,12 +81,12 @@ func compileArgsSchema(kindName string, schemaJSON json.RawMessage) (*jsonschema
 	compiler.UseLoader(jsonschema.SchemeURLLoader{})
 	location := "https://riverboat.invalid/contract/" + url.PathEscape(kindName) + ".json"
 	if err := compiler.AddResource(location, doc); err != nil {
-		return nil, invalid(field, "schema", "%v", err)
+		return nil, invalid(field, "format", "%v", err)
 	}
 	schema, err := compiler.Compile(location)
 	if err != nil {
 		// The library explains over several lines; errors here are one line.
-		return nil, invalid(field, "schema", "not a valid JSON Schema: %s", strings.Join(strings.Fields(err.Error()), " "))
+		return nil, invalid(field, "format", "not a valid JSON Schema: %s", strings.Join(strings.Fields(err.Error()), " "))
 	}
 	return schema, nil
 }
@@ -178,7 +178,7 @@ func ParseContract(document []byte) (*Contract, error) {
 		}
 		leaf := mostRelevant(verr, value)
 		keyword := leafKeyword(leaf.err)
-		return nil, invalid("contract", keyword, "contract at JSON pointer %q: %s: %s",
+		return nil, invalid("contract", "contract", "contract at JSON pointer %q: %s: %s",
 			jsonPointer(leaf.location), keyword, describe(leaf.err))
 	}
 	var doc contractDocument

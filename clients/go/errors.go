@@ -8,14 +8,17 @@ import (
 
 // ValidationError reports an insert option or args value that breaks a rule of
 // spec/03-insert.md or spec/04-unique.md. It is returned before anything is sent to the
-// database, and a batch holding one such job writes nothing.
+// database, and a batch holding one such job writes nothing. Field and Rule are in
+// spec/15-errors.md's vocabulary, shared by every riverboat client.
 type ValidationError struct {
-	// Field is the option that was rejected: "kind", "args", "queue", "priority",
-	// "max_attempts", "tags", "metadata", "unique_opts.by_args", "unique_opts.by_period",
-	// "unique_opts.by_state", "unique_opts.exclude_kind", "schema", ...
+	// Field is the option that was rejected, as spec/03-insert.md spells it: "kind", "args",
+	// "queue", "priority", "max_attempts", "scheduled_at", "tags", "metadata",
+	// "unique_opts.by_args", "unique_opts.by_period", "unique_opts.by_state",
+	// "unique_opts.exclude_kind", "contract", "schema", ...
 	Field string
-	// Rule is a short name for the broken rule: "length", "pattern", "range", "type",
-	// "json", "reserved", "required_states", "unknown_state", "requires_dimension", ...
+	// Rule is one of spec/15-errors.md's rule codes: "type", "range", "length", "pattern",
+	// "format", "json", "reserved", "required", "path", "required_states", "unknown_state",
+	// "requires_dimension", "contract", ...
 	Rule string
 	// Message says what was wrong in words, with the offending value where it helps.
 	Message string

@@ -165,7 +165,7 @@ func encodedArgs(args json.RawMessage, argsJSON *string) (json.RawMessage, *Erro
 	args = absentIfNull(args)
 	switch {
 	case argsJSON != nil && args != nil:
-		return nil, Invalid("args", "exclusive", "give args or args_json, not both")
+		return nil, Invalid("args", "conflict", "give args or args_json, not both")
 	case argsJSON != nil:
 		return json.RawMessage(*argsJSON), nil
 	case args != nil:

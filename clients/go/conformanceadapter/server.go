@@ -156,7 +156,7 @@ func (s *Server) handleTx(ctx context.Context, method string, params json.RawMes
 	tx, open := s.txs[p.Handle]
 	if method == "tx_begin" {
 		if open {
-			return nil, Invalid("handle", "unique", "transaction %q is already open", p.Handle)
+			return nil, Invalid("handle", "duplicate", "transaction %q is already open", p.Handle)
 		}
 		newTx, err := s.db.Begin(ctx)
 		if err != nil {

@@ -39,8 +39,12 @@ impl Contracts {
         if let Some(err) = validator.iter_errors(document).next() {
             return Err(Error::validation(
                 "contract",
-                err.schema_path.as_str().rsplit('/').next().unwrap_or_default(),
-                format!("contract at JSON pointer {:?}: {err}", err.instance_path.as_str()),
+                "contract",
+                format!(
+                    "contract at JSON pointer {:?}: {}: {err}",
+                    err.instance_path.as_str(),
+                    last_segment(err.schema_path.as_str()),
+                ),
             ));
         }
         let kinds = document["kinds"].as_object().expect("checked by the meta-schema");
@@ -56,8 +60,13 @@ impl Contracts {
 
     /// Registers (or replaces) one kind's args JSON Schema (draft 2020-12) and defaults.
     pub(crate) fn set(&mut self, kind: &str, schema: &Value, defaults: KindDefaults) -> Result<(), Error> {
-        let validator =
-            jsonschema::draft202012::new(schema).map_err(|e| Error::validation("contract", "schema", e.to_string()))?;
+        let validator = jsonschema::draft202012::new(schema).map_err(|e| {
+            Error::validation(
+                &format!("contract.kinds[{kind:?}].args_schema"),
+                "format",
+                format!("not a valid JSON Schema: {e}"),
+            )
+        })?;
         self.0.insert(kind.to_string(), KindContract { validator, defaults });
         Ok(())
     }
@@ -71,16 +80,20 @@ impl Contracts {
         let instance: Value =
             serde_json::from_str(encoded_args).map_err(|e| Error::validation("args", "json", e.to_string()))?;
         if let Some(err) = contract.validator.iter_errors(&instance).next() {
-            let schema_path = err.schema_path.as_str().to_string();
             return Err(Error::Contract {
                 kind: kind.to_string(),
                 pointer: err.instance_path.as_str().to_string(),
-                rule: schema_path.rsplit('/').next().unwrap_or_default().to_string(),
+                keyword: last_segment(err.schema_path.as_str()).to_string(),
                 message: err.to_string(),
             });
         }
         Ok(Some(&contract.defaults))
     }
+}
+
+/// The JSON Schema keyword a schema path ends with.
+fn last_segment(schema_path: &str) -> &str {
+    schema_path.rsplit('/').next().unwrap_or_default()
 }
 
 /// A contract's `insert_opts`, already checked by the meta-schema; a `null` member is unset

@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-/// Everything that can go wrong; validation errors name the field and the rule.
+/// Everything that can go wrong. Validation errors name the field and the rule in
+/// spec/15-errors.md's vocabulary: the option as spec/03-insert.md spells it (`queue`,
+/// `unique_opts.by_state`, ...) and one of its rule codes (`length`, `range`, ...).
 #[derive(Debug)]
 pub enum Error {
     /// A bad option or args value, rejected before the database is touched.
@@ -11,11 +13,13 @@ pub enum Error {
         rule: String,
         message: String,
     },
-    /// Args that violate the kind's contract.
+    /// Args that violate the kind's contract: spec/15's code `contract_violation`, field
+    /// `args`, rule `contract`. `pointer` is the JSON pointer (RFC 6901) of the offending
+    /// value, `keyword` the JSON Schema keyword it broke.
     Contract {
         kind: String,
         pointer: String,
-        rule: String,
+        keyword: String,
         message: String,
     },
     /// The database refused the statement.
@@ -24,8 +28,32 @@ pub enum Error {
     Io(std::io::Error),
 }
 
+/// spec/15-errors.md's rule codes, the only words an `Error::Validation`'s `rule` holds.
+pub const RULES: [&str; 16] = [
+    "type",
+    "range",
+    "length",
+    "pattern",
+    "format",
+    "json",
+    "reserved",
+    "required",
+    "choice",
+    "duplicate",
+    "conflict",
+    "path",
+    "required_states",
+    "unknown_state",
+    "requires_dimension",
+    "contract",
+];
+
 impl Error {
     pub(crate) fn validation(field: &str, rule: &str, message: impl Into<String>) -> Self {
+        debug_assert!(
+            RULES.contains(&rule),
+            "{rule:?} is not a rule code of spec/15-errors.md"
+        );
         Error::Validation {
             field: field.into(),
             rule: rule.into(),
@@ -41,12 +69,12 @@ impl fmt::Display for Error {
             Error::Contract {
                 kind,
                 pointer,
-                rule,
+                keyword,
                 message,
             } => {
                 write!(
                     f,
-                    "args violate the contract of {kind} at {pointer:?} ({rule}): {message}"
+                    "invalid args (contract): args of kind {kind:?} at JSON pointer {pointer:?}: {keyword}: {message}"
                 )
             }
             Error::Database(e) => write!(f, "database error: {e}"),

@@ -23,7 +23,7 @@ fn encode_into(value: &Value, out: &mut String) -> Result<(), Error> {
             } else {
                 let f = n
                     .as_f64()
-                    .ok_or_else(|| Error::validation("args", "number", "not representable"))?;
+                    .ok_or_else(|| Error::validation("args", "json", "a number JSON cannot represent"))?;
                 out.push_str(&format_float(f)?);
             }
         }
@@ -59,7 +59,7 @@ pub fn format_float(f: f64) -> Result<String, Error> {
     if !f.is_finite() {
         return Err(Error::validation(
             "args",
-            "finite",
+            "json",
             "NaN and infinities have no JSON form",
         ));
     }

@@ -16,7 +16,7 @@ mod validation;
 
 pub use client::{Client, Config};
 pub use contract::KindDefaults;
-pub use error::Error;
+pub use error::{Error, RULES};
 pub use job::{InsertResult, Job};
 pub use options::{Args, ByArgs, InsertOpts, InsertParams, JobState, UniqueOpts};
 pub use validation::{validate_queue, validate_tag};

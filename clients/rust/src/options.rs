@@ -42,12 +42,15 @@ impl JobState {
         ][self as usize]
     }
 
-    /// Parses a state name; an unknown name is a validation error on `unique.by_state`.
+    /// Parses a state name; an unknown name is a validation error on `unique_opts.by_state`.
     pub fn parse(name: &str) -> Result<Self, Error> {
-        JobState::ALL
-            .into_iter()
-            .find(|s| s.as_str() == name)
-            .ok_or_else(|| Error::validation("unique.by_state", "unknown_state", format!("unknown state {name:?}")))
+        JobState::ALL.into_iter().find(|s| s.as_str() == name).ok_or_else(|| {
+            Error::validation(
+                "unique_opts.by_state",
+                "unknown_state",
+                format!("unknown state {name:?}"),
+            )
+        })
     }
 }
 
@@ -121,7 +124,7 @@ impl Args {
     pub fn from_serialize<T: serde::Serialize>(value: &T) -> Result<Self, Error> {
         serde_json::to_value(value)
             .map(Args::Value)
-            .map_err(|e| Error::validation("args", "serialize", e.to_string()))
+            .map_err(|e| Error::validation("args", "json", e.to_string()))
     }
 
     /// The args as Go's `encoding/json` would write them; must be a JSON object.

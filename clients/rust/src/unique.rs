@@ -198,7 +198,7 @@ pub(crate) fn path_components(path: &str) -> Result<Vec<String>, Error> {
     components.push(current);
     if !components.iter().all(|c| is_object_key(c)) {
         return Err(Error::validation(
-            "unique.by_args",
+            "unique_opts.by_args",
             "path",
             format!("by_args path {path:?}: components must be non-empty object keys, not array indexes"),
         ));

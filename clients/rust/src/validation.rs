@@ -135,7 +135,7 @@ pub(crate) fn validate_unique(u: &UniqueOpts) -> Result<(), Error> {
     // An empty list of paths is no by_args, so it does not count here (spec/04-unique.md#options).
     if u.exclude_kind && !u.by_args.is_set() && u.by_period.is_none() && !u.by_queue {
         return Err(Error::validation(
-            "unique.exclude_kind",
+            "unique_opts.exclude_kind",
             "requires_dimension",
             "exclude_kind requires by_args, by_period or by_queue",
         ));
@@ -145,7 +145,7 @@ pub(crate) fn validate_unique(u: &UniqueOpts) -> Result<(), Error> {
         // (spec/04-unique.md#options).
         if p < Duration::from_secs(1) || p.subsec_nanos() != 0 {
             return Err(Error::validation(
-                "unique.by_period",
+                "unique_opts.by_period",
                 "range",
                 "by_period must be a whole number of seconds, at least 1",
             ));
@@ -160,7 +160,7 @@ pub(crate) fn validate_unique(u: &UniqueOpts) -> Result<(), Error> {
         ] {
             if !states.contains(&required) {
                 return Err(Error::validation(
-                    "unique.by_state",
+                    "unique_opts.by_state",
                     "required_states",
                     format!("by_state must include {}", required.as_str()),
                 ));

@@ -1,7 +1,7 @@
 use riverboat::json::{compact, encode, format_float};
 use riverboat::time::{format_rfc3339, parse_rfc3339};
 use riverboat::unique::{state_mask, unique_key};
-use riverboat::{Args, ByArgs, Client, Config, Error, InsertOpts, InsertParams, JobState, UniqueOpts};
+use riverboat::{Args, ByArgs, Client, Config, Error, InsertOpts, InsertParams, JobState, UniqueOpts, RULES};
 use serde_json::json;
 use std::time::Duration;
 
@@ -264,7 +264,7 @@ fn path_components_are_object_keys_not_array_indexes() {
         let err = client.check(&with_paths(&[bad])).unwrap_err();
         assert_eq!(
             field_of(err),
-            ("unique.by_args".to_string(), "path".to_string()),
+            ("unique_opts.by_args".to_string(), "path".to_string()),
             "{bad:?}"
         );
         assert!(selected_key_string(&[bad], "{}").is_err(), "{bad:?}");
@@ -339,7 +339,10 @@ fn go_string_and_float_encoding() {
         encode(&v).unwrap(),
         r#"{"s":"\u003ca\u0026b\u003e\u2028\u2029é\u0001\b\f\n\r\t\"\\","f":[1e-7,1e+21,1.7976931348623157e+308,-0,0.1,1,100000000000000000000,0.000001,123456789.125],"i":[18446744073709551615,-9223372036854775808]}"#
     );
-    assert!(format_float(f64::NAN).is_err());
+    assert_eq!(
+        field_of(format_float(f64::NAN).unwrap_err()),
+        ("args".to_string(), "json".to_string())
+    );
     assert_eq!(format_float(5e-324).unwrap(), "5e-324");
 }
 
@@ -372,14 +375,15 @@ fn field_of(err: Error) -> (String, String) {
 }
 
 fn check_without_connection() {
-    let cases: Vec<(InsertParams, &str)> = vec![
-        (InsertParams::new("k", json!([1, 2])), "args"),
+    let cases: Vec<(InsertParams, &str, &str)> = vec![
+        (InsertParams::new("k", json!([1, 2])), "args", "type"),
         (
             InsertParams::new("k", json!({})).with_opts(InsertOpts {
                 queue: Some("Bad Queue".into()),
                 ..Default::default()
             }),
             "queue",
+            "pattern",
         ),
         (
             InsertParams::new("k", json!({})).with_opts(InsertOpts {
@@ -387,6 +391,7 @@ fn check_without_connection() {
                 ..Default::default()
             }),
             "queue",
+            "pattern",
         ),
         (
             InsertParams::new("k", json!({})).with_opts(InsertOpts {
@@ -394,6 +399,7 @@ fn check_without_connection() {
                 ..Default::default()
             }),
             "queue",
+            "length",
         ),
         (
             InsertParams::new("k", json!({})).with_opts(InsertOpts {
@@ -401,6 +407,7 @@ fn check_without_connection() {
                 ..Default::default()
             }),
             "priority",
+            "range",
         ),
         (
             InsertParams::new("k", json!({})).with_opts(InsertOpts {
@@ -408,6 +415,7 @@ fn check_without_connection() {
                 ..Default::default()
             }),
             "max_attempts",
+            "range",
         ),
         (
             InsertParams::new("k", json!({})).with_opts(InsertOpts {
@@ -415,6 +423,7 @@ fn check_without_connection() {
                 ..Default::default()
             }),
             "tags",
+            "pattern",
         ),
         (
             InsertParams::new("k", json!({})).with_opts(InsertOpts {
@@ -422,6 +431,7 @@ fn check_without_connection() {
                 ..Default::default()
             }),
             "tags",
+            "length",
         ),
         (
             InsertParams::new("k", json!({})).with_opts(InsertOpts {
@@ -429,6 +439,7 @@ fn check_without_connection() {
                 ..Default::default()
             }),
             "tags",
+            "pattern",
         ),
         (
             InsertParams::new("k", json!({})).with_opts(InsertOpts {
@@ -436,6 +447,7 @@ fn check_without_connection() {
                 ..Default::default()
             }),
             "metadata",
+            "type",
         ),
         (
             InsertParams::new("k", json!({})).with_opts(InsertOpts {
@@ -443,6 +455,7 @@ fn check_without_connection() {
                 ..Default::default()
             }),
             "metadata",
+            "reserved",
         ),
         (
             InsertParams::new("k", json!({})).with_opts(InsertOpts {
@@ -453,7 +466,8 @@ fn check_without_connection() {
                 }),
                 ..Default::default()
             }),
-            "unique.exclude_kind",
+            "unique_opts.exclude_kind",
+            "requires_dimension",
         ),
         (
             InsertParams::new("k", json!({})).with_opts(InsertOpts {
@@ -463,7 +477,8 @@ fn check_without_connection() {
                 }),
                 ..Default::default()
             }),
-            "unique.by_period",
+            "unique_opts.by_period",
+            "range",
         ),
         (
             InsertParams::new("k", json!({})).with_opts(InsertOpts {
@@ -473,7 +488,8 @@ fn check_without_connection() {
                 }),
                 ..Default::default()
             }),
-            "unique.by_state",
+            "unique_opts.by_state",
+            "required_states",
         ),
         (
             InsertParams::new("k", json!({})).with_opts(InsertOpts {
@@ -483,7 +499,8 @@ fn check_without_connection() {
                 }),
                 ..Default::default()
             }),
-            "unique.by_period",
+            "unique_opts.by_period",
+            "range",
         ),
         (
             InsertParams::new("k", json!({})).with_opts(InsertOpts {
@@ -493,7 +510,8 @@ fn check_without_connection() {
                 }),
                 ..Default::default()
             }),
-            "unique.by_state",
+            "unique_opts.by_state",
+            "required_states",
         ),
         (
             InsertParams::new("k", json!({})).with_opts(InsertOpts {
@@ -501,8 +519,9 @@ fn check_without_connection() {
                 ..Default::default()
             }),
             "queue",
+            "pattern",
         ),
-        (InsertParams::new("k", json!({"s": "a\u{0}b"})), "args"),
+        (InsertParams::new("k", json!({"s": "a\u{0}b"})), "args", "json"),
         (
             InsertParams {
                 kind: "k".into(),
@@ -510,6 +529,7 @@ fn check_without_connection() {
                 opts: InsertOpts::default(),
             },
             "args",
+            "json",
         ),
         (
             InsertParams::new("k", json!({})).with_opts(InsertOpts {
@@ -517,12 +537,13 @@ fn check_without_connection() {
                 ..Default::default()
             }),
             "metadata",
+            "json",
         ),
     ];
-    for (params, field) in cases {
+    for (params, field, rule) in cases {
         assert_eq!(
-            field_of(Client::new(Config::default()).check(&params).unwrap_err()).0,
-            field
+            field_of(Client::new(Config::default()).check(&params).unwrap_err()),
+            (field.to_string(), rule.to_string())
         );
     }
     // An escaped backslash followed by the text u0000 is not U+0000.
@@ -533,8 +554,14 @@ fn check_without_connection() {
     };
     Client::new(Config::default()).check(&raw).unwrap();
     assert_eq!(
-        JobState::parse("bogus").map_err(field_of).unwrap_err().0,
-        "unique.by_state"
+        JobState::parse("bogus").map_err(field_of).unwrap_err(),
+        ("unique_opts.by_state".to_string(), "unknown_state".to_string())
+    );
+    // Args serde cannot turn into JSON (a map with non-string keys).
+    let tuple_keys = std::collections::BTreeMap::from([((1, 2), 3)]);
+    assert_eq!(
+        Args::from_serialize(&tuple_keys).map_err(field_of).unwrap_err(),
+        ("args".to_string(), "json".to_string())
     );
 }
 
@@ -544,7 +571,18 @@ fn validation_names_field_and_rule() {
 }
 
 #[test]
-fn contract_violation_names_kind_pointer_and_rule() {
+fn rule_codes_are_spec_15s() {
+    let spec = include_str!("../../../spec/15-errors.md");
+    let table = &spec[spec.find("## 15.2").unwrap()..];
+    let codes: Vec<&str> = table
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `")?.split('`').next())
+        .collect();
+    assert_eq!(codes, RULES);
+}
+
+#[test]
+fn contract_violation_names_kind_pointer_and_keyword() {
     let mut client = Client::new(Config::default());
     client
         .load_contract(&json!({"riverboat_contract": 1, "kinds": {"email_send": {
@@ -556,9 +594,9 @@ fn contract_violation_names_kind_pointer_and_rule() {
         .unwrap_err()
     {
         Error::Contract {
-            kind, pointer, rule, ..
+            kind, pointer, keyword, ..
         } => assert_eq!(
-            (kind.as_str(), pointer.as_str(), rule.as_str()),
+            (kind.as_str(), pointer.as_str(), keyword.as_str()),
             ("email_send", "/to", "type")
         ),
         other => panic!("expected a contract error, got {other}"),
@@ -577,5 +615,13 @@ fn contract_violation_names_kind_pointer_and_rule() {
             .contains("/kinds/k/insert_opts/unique_opts/by_period_seconds"),
         "{bad}"
     );
+    assert_eq!(field_of(bad), ("contract".to_string(), "contract".to_string()));
     assert!(client.load_contract(&json!({"kinds": {}})).is_err());
+    let not_a_schema = client
+        .set_kind_contract("k", &json!({"type": 7}), Default::default())
+        .unwrap_err();
+    assert_eq!(
+        field_of(not_a_schema),
+        (r#"contract.kinds["k"].args_schema"#.to_string(), "format".to_string())
+    );
 }

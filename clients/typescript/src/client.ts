@@ -70,7 +70,7 @@ function batchItem(item: unknown, index: number): InsertManyParams {
         if (!BATCH_MEMBERS.has(key)) {
           throw new ValidationError(
             "args",
-            "shape",
+            "choice",
             `batch element ${index} has member ${JSON.stringify(key)}; give {args, opts?} or job args`,
           );
         }

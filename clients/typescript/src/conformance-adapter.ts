@@ -45,7 +45,7 @@ class RpcFailure extends Error {
   }
 }
 
-function badParams(message: string, field = "params", rule = "shape"): RpcFailure {
+function badParams(message: string, field = "params", rule = "type"): RpcFailure {
   return new RpcFailure(-32602, message, { field, rule });
 }
 
@@ -72,7 +72,7 @@ function asObject(value: unknown, what: string): Params {
 
 function checkKnown(obj: Params, allowed: string[], what: string): void {
   for (const key of Object.keys(obj)) {
-    if (!allowed.includes(key)) throw badParams(`unknown member ${JSON.stringify(key)} in ${what}`);
+    if (!allowed.includes(key)) throw badParams(`unknown member ${JSON.stringify(key)} in ${what}`, "params", "choice");
   }
 }
 
@@ -107,7 +107,7 @@ function jobParams(value: unknown, members = JOB_MEMBERS): InsertManyParams {
   const argsJson = given(p.args_json);
   const argsValue = given(p.args);
   if (argsValue !== undefined && argsJson !== undefined) {
-    throw badParams("give args or args_json, not both", "args", "exclusive");
+    throw badParams("give args or args_json, not both", "args", "conflict");
   }
   let args: RawJson;
   if (argsJson !== undefined) {
@@ -299,7 +299,7 @@ class Adapter {
         checkKnown(params, ["handle"], "tx_begin params");
         const handle = params.handle;
         if (typeof handle !== "string" || handle === "" || this.txs.has(handle)) {
-          throw badParams(`handle ${JSON.stringify(handle)} is empty or in use`, "handle", "unique");
+          throw badParams(`handle ${JSON.stringify(handle)} is empty or in use`, "handle", "duplicate");
         }
         const conn = await this.pool.connect();
         try {

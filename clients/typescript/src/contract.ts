@@ -138,7 +138,7 @@ export class Contract {
       if (draft === undefined) {
         throw new ValidationError(
           `contract.kinds.${kind}.argsSchema`,
-          "draft",
+          "choice",
           `$schema ${JSON.stringify(uri)} is not supported`,
         );
       }
@@ -148,7 +148,7 @@ export class Contract {
       } catch (err) {
         throw new ValidationError(
           `contract.kinds.${kind}.argsSchema`,
-          "schema",
+          "format",
           `is not a valid JSON Schema: ${(err as Error).message}`,
         );
       }
@@ -176,8 +176,8 @@ export class Contract {
       const error = validate.errors![0]!;
       throw new ValidationError(
         "contract",
-        error.keyword,
-        `at JSON pointer ${pointerText(error.instancePath)}: ${describe(error)}`,
+        "contract",
+        `at JSON pointer ${pointerText(error.instancePath)}: ${error.keyword}: ${describe(error)}`,
       );
     }
     const kinds = (value as { kinds: Record<string, Record<string, unknown>> }).kinds;

@@ -13,8 +13,9 @@ export class RiverboatError extends Error {
 
 /**
  * A bad value, rejected before anything is sent to the database. `field` names the
- * option or args path (`queue`, `uniqueOpts.byState`, `args.items[3]`), `rule` is a
- * short word for the rule it broke (`pattern`, `range`, `type`, ...).
+ * option or args path (`queue`, `uniqueOpts.byState`, `args.items[3]`), `rule` is one of
+ * spec/15-errors.md's rule codes, shared by every riverboat client (`pattern`, `range`,
+ * `type`, `json`, `required_states`, ...).
  */
 export class ValidationError extends RiverboatError {
   readonly field: string;
@@ -34,15 +35,15 @@ export class UnknownKindError extends ValidationError {
   readonly kind: string;
 
   constructor(kind: string) {
-    super("kind", "contract", "is not in the client's job-args contract", kind);
+    super("kind", "choice", "is not in the client's job-args contract", kind);
     this.message = `kind ${JSON.stringify(kind)} is not in the client's job-args contract`;
     this.kind = kind;
   }
 }
 
 /**
- * Args that break their kind's JSON Schema. `pointer` is the JSON pointer (RFC 6901) of
- * the offending value, `keyword` the schema keyword it broke.
+ * Args that break their kind's JSON Schema: rule `contract` on `args`. `pointer` is the
+ * JSON pointer (RFC 6901) of the offending value, `keyword` the schema keyword it broke.
  */
 export class ArgsContractError extends ValidationError {
   readonly kind: string;
@@ -50,7 +51,7 @@ export class ArgsContractError extends ValidationError {
   readonly keyword: string;
 
   constructor(kind: string, pointer: string, keyword: string, detail: string) {
-    super("args", keyword, detail);
+    super("args", "contract", detail);
     const where = `args of kind ${JSON.stringify(kind)} at JSON pointer ${JSON.stringify(pointer)}`;
     this.message = `${where}: ${keyword}: ${detail}`;
     this.kind = kind;

@@ -60,7 +60,7 @@ export function encodeGoString(s: string): string {
  */
 function encodeNumber(n: number, path: string): string {
   if (!Number.isFinite(n)) {
-    throw new ValidationError(path, "finite", "must be a finite number (JSON has no NaN or Infinity)", n);
+    throw new ValidationError(path, "json", "must be a finite number (JSON has no NaN or Infinity)", n);
   }
   return Object.is(n, -0) ? "-0" : String(n);
 }
@@ -68,11 +68,11 @@ function encodeNumber(n: number, path: string): string {
 /** time.Time's JSON: RFC 3339 in UTC, fraction trimmed of trailing zeros. */
 function encodeDate(d: Date, path: string): string {
   if (Number.isNaN(d.getTime())) {
-    throw new ValidationError(path, "date", "is an invalid Date", d);
+    throw new ValidationError(path, "json", "is an invalid Date", d);
   }
   const year = d.getUTCFullYear();
   if (year < 0 || year > 9999) {
-    throw new ValidationError(path, "date", "year must be 0 to 9999 (Go's time.Time JSON range)", d);
+    throw new ValidationError(path, "json", "year must be 0 to 9999 (Go's time.Time JSON range)", d);
   }
   return '"' + d.toISOString().replace(/\.?0+Z$/, "Z") + '"';
 }
@@ -123,7 +123,7 @@ function encodeInto(value: unknown, path: string, out: string[], stack: Set<obje
     return;
   }
   if (stack.has(value)) {
-    throw new ValidationError(path, "cycle", "refers to itself; JSON cannot hold a cycle");
+    throw new ValidationError(path, "json", "refers to itself; JSON cannot hold a cycle");
   }
   stack.add(value);
   try {

@@ -99,7 +99,7 @@ export function describeArgs(job: unknown): { kind: string; encoded: string; kin
       if (!KIND_ARGS_MEMBERS.has(key)) {
         throw new ValidationError(
           "args",
-          "shape",
+          "choice",
           `unexpected member ${JSON.stringify(key)}; give {kind, args, insertOpts?}`,
         );
       }

@@ -171,7 +171,7 @@ export function checkInsertOpts(opts: unknown): CheckedOpts {
     throw new ValidationError("opts", "type", "insert options must be an object", opts);
   }
   for (const key of Object.keys(opts)) {
-    if (!OPTION_NAMES.has(key)) throw new ValidationError(key, "unknown", "is not an insert option");
+    if (!OPTION_NAMES.has(key)) throw new ValidationError(key, "choice", "is not an insert option");
   }
   const o = opts as Record<string, unknown>;
   const checked: CheckedOpts = {};

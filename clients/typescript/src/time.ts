@@ -60,7 +60,7 @@ export function toInstant(value: unknown, field: string): bigint {
   const m = RFC3339.exec(value);
   if (m === null) throw new ValidationError(field, "format", "must be RFC 3339 text", value);
   if (m[8] === undefined && m[9] === undefined) {
-    throw new ValidationError(field, "timezone", "must be timezone-aware (give Z or an offset)", value);
+    throw new ValidationError(field, "format", "must be timezone-aware (give Z or an offset)", value);
   }
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
     number,

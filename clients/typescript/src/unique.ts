@@ -79,8 +79,7 @@ export function checkUniqueOpts(opts: unknown, field = "uniqueOpts"): CheckedUni
     throw new ValidationError(field, "type", "must be an object", opts);
   }
   for (const key of Object.keys(opts)) {
-    if (!UNIQUE_OPTION_NAMES.has(key))
-      throw new ValidationError(`${field}.${key}`, "unknown", "is not a unique option");
+    if (!UNIQUE_OPTION_NAMES.has(key)) throw new ValidationError(`${field}.${key}`, "choice", "is not a unique option");
   }
   const o = opts as Record<string, unknown>;
 
@@ -140,7 +139,12 @@ export function checkUniqueOpts(opts: unknown, field = "uniqueOpts"): CheckedUni
   const byQueue = optionalBoolean(o.byQueue, `${field}.byQueue`);
   const excludeKind = optionalBoolean(o.excludeKind, `${field}.excludeKind`);
   if (excludeKind && byArgs === false && periodNanos === null && !byQueue) {
-    throw new ValidationError(`${field}.excludeKind`, "requires", "requires byArgs, byPeriod or byQueue", true);
+    throw new ValidationError(
+      `${field}.excludeKind`,
+      "requires_dimension",
+      "requires byArgs, byPeriod or byQueue",
+      true,
+    );
   }
   return { byArgs, periodNanos, byQueue, byState, excludeKind };
 }

@@ -38,7 +38,7 @@ describe("loading", () => {
     assert.deepEqual([...Contract.fromJson(DOCUMENT).kinds.keys()], ["ship_order", "ping"]);
     assert.deepEqual([...Contract.fromJson(JSON.stringify(DOCUMENT)).kinds.keys()], ["ship_order", "ping"]);
   });
-  test("a meta-schema violation names the JSON pointer and the rule", () => {
+  test("a meta-schema violation is rule contract and names the JSON pointer and the keyword", () => {
     const bad = structuredClone(DOCUMENT) as { kinds: { ship_order: { insert_opts: { priority: number } } } };
     bad.kinds.ship_order.insert_opts.priority = 9;
     assert.throws(
@@ -46,26 +46,26 @@ describe("loading", () => {
       (e: unknown) =>
         e instanceof ValidationError &&
         e.field === "contract" &&
-        e.rule === "maximum" &&
-        e.message.includes("'/kinds/ship_order/insert_opts/priority'"),
+        e.rule === "contract" &&
+        e.message.includes("'/kinds/ship_order/insert_opts/priority': maximum"),
     );
   });
   test("a missing version is refused", () => {
     assert.throws(
       () => Contract.fromJson({ kinds: {} }),
-      (e: unknown) => e instanceof ValidationError && e.rule === "required",
+      (e: unknown) => e instanceof ValidationError && e.rule === "contract" && e.message.includes("required"),
     );
   });
   test("an invalid args schema is refused", () => {
     assert.throws(
       () => Contract.fromKinds({ k: { argsSchema: { type: "no-such-type" } } }),
-      (e: unknown) => e instanceof ValidationError && e.rule === "schema",
+      (e: unknown) => e instanceof ValidationError && e.field === "contract.kinds.k.argsSchema" && e.rule === "format",
     );
   });
   test("an unsupported draft is refused", () => {
     assert.throws(
       () => Contract.fromKinds({ k: { argsSchema: { $schema: "http://json-schema.org/draft-04/schema#" } } }),
-      (e: unknown) => e instanceof ValidationError && e.rule === "draft",
+      (e: unknown) => e instanceof ValidationError && e.field === "contract.kinds.k.argsSchema" && e.rule === "choice",
     );
   });
   test("draft-07 and 2019-09 schemas work; kinds may share an $id", () => {
@@ -100,6 +100,8 @@ describe("checking args on insert", () => {
       assert.equal(e.kind, "ship_order");
       assert.equal(e.pointer, "/items/0");
       assert.equal(e.keyword, "type");
+      assert.equal(e.field, "args");
+      assert.equal(e.rule, "contract");
       assert.match(e.message, /ship_order.*'?\/items\/0/);
       return true;
     });
@@ -119,7 +121,7 @@ describe("checking args on insert", () => {
     const strict = new Client(noPool, { contract: DOCUMENT, strictContract: true });
     await assert.rejects(
       strict.insert({ kind: "other", args: {} }),
-      (e: unknown) => e instanceof UnknownKindError && e.field === "kind",
+      (e: unknown) => e instanceof UnknownKindError && e.field === "kind" && e.rule === "choice",
     );
   });
   test("one violation rejects the whole batch", async () => {

@@ -217,7 +217,7 @@ class PythonAdapter:
         if method == "tx_begin":
             handle = params.get("handle")
             if not isinstance(handle, str) or not handle or handle in self._txs:
-                raise RpcFailure(-32602, f"bad or open handle {handle!r}", {"field": "handle", "rule": "unique"})
+                raise RpcFailure(-32602, f"bad or open handle {handle!r}", {"field": "handle", "rule": "duplicate"})
             self._txs[handle] = self.run(self._begin())
             return {}
         if method in ("tx_commit", "tx_rollback"):

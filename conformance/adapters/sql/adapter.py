@@ -143,7 +143,7 @@ class SqlAdapter:
         if method == "tx_begin":
             handle = params.get("handle")
             if not isinstance(handle, str) or not handle or handle in self._txs:
-                raise RpcFailure(-32602, f"bad or open handle {handle!r}", {"field": "handle", "rule": "unique"})
+                raise RpcFailure(-32602, f"bad or open handle {handle!r}", {"field": "handle", "rule": "duplicate"})
             conn = connect()
             # Autocommit off and a first statement: the connection now holds one open transaction until
             # commit or rollback, and each insert's transaction() block below becomes a savepoint in it.

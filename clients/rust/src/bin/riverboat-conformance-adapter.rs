@@ -36,17 +36,12 @@ impl From<Error> for RpcError {
             Error::Validation { field, rule, .. } => RpcError {
                 code: -32602,
                 message,
-                // The protocol names unique options as the spec does (ADAPTER.md#errors): the
-                // client says unique.by_args for unique_opts.by_args.
-                data: Some(json!({"field": match field.strip_prefix("unique.") {
-                    Some(option) => format!("unique_opts.{option}"),
-                    None => field,
-                }, "rule": rule})),
+                data: Some(json!({"field": field, "rule": rule})),
             },
-            Error::Contract { pointer, rule, .. } => RpcError {
+            Error::Contract { pointer, keyword, .. } => RpcError {
                 code: -32002,
                 message,
-                data: Some(json!({"reason": "contract_violation", "pointer": pointer, "rule": rule})),
+                data: Some(json!({"reason": "contract_violation", "pointer": pointer, "rule": keyword})),
             },
             Error::Io(_) => RpcError::new(-32000, message),
             Error::Database(db) => {
@@ -102,7 +97,7 @@ fn raw_args(args: Option<Box<RawValue>>, args_json: Option<String>) -> Result<Ar
     match (args, args_json) {
         (Some(_), Some(_)) => Err(Error::Validation {
             field: "args".into(),
-            rule: "exclusive".into(),
+            rule: "conflict".into(),
             message: "give args or args_json, not both".into(),
         }
         .into()),

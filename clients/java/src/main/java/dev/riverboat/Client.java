@@ -3,6 +3,7 @@ package dev.riverboat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.networknt.schema.JsonSchema;
+import com.networknt.schema.JsonSchemaException;
 import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.PathType;
 import com.networknt.schema.SchemaValidatorsConfig;
@@ -87,13 +88,22 @@ public final class Client {
 
     /** Registers (or replaces) a kind's args JSON Schema (draft 2020-12, as JSON text) and defaults. */
     public void setKindContract(String kind, String argsSchemaJson, KindDefaults defaults) {
+        String field = "contract.kinds[\"" + kind + "\"].args_schema";
         JsonNode node;
         try {
             node = MAPPER.readTree(argsSchemaJson);
         } catch (IOException e) {
-            throw new ValidationException("contract", "json", e.getMessage());
+            throw new ValidationException(field, "json", e.getMessage());
         }
-        contracts.put(kind, new KindContract(SCHEMAS.getSchema(node, SCHEMA_CONFIG), defaults));
+        JsonSchema schema;
+        try {
+            schema = SCHEMAS.getSchema(node, SCHEMA_CONFIG);
+            // References resolve here, so a schema that cannot work is refused now, not at an insert.
+            schema.initializeValidators();
+        } catch (JsonSchemaException e) {
+            throw new ValidationException(field, "format", "not a valid JSON Schema: " + e.getMessage());
+        }
+        contracts.put(kind, new KindContract(schema, defaults));
     }
 
     /**
@@ -112,8 +122,8 @@ public final class Client {
         Set<ValidationMessage> errors = META_SCHEMA.validate(document);
         if (!errors.isEmpty()) {
             ValidationMessage m = errors.iterator().next();
-            throw new ValidationException("contract", m.getType(),
-                    "contract at JSON pointer \"" + m.getInstanceLocation() + "\": " + m.getMessage());
+            throw new ValidationException("contract", "contract",
+                    "contract at JSON pointer \"" + m.getInstanceLocation() + "\": " + m.getType() + ": " + m.getMessage());
         }
         Json.JsonObject kinds = (Json.JsonObject) ((Json.JsonObject) Json.parse(documentJson)).get("kinds");
         for (Map.Entry<String, Object> e : kinds.entrySet()) {
@@ -325,14 +335,14 @@ public final class Client {
         }
         // An empty list of paths is no by_args (UniqueOpts makes it null), so it does not count here.
         if (u.excludeKind() && u.byArgs() == null && u.byPeriod() == null && !u.byQueue()) {
-            throw new ValidationException("unique.exclude_kind", "requires_dimension", "exclude_kind requires by_args, by_period or by_queue");
+            throw new ValidationException("unique_opts.exclude_kind", "requires_dimension", "exclude_kind requires by_args, by_period or by_queue");
         }
         // Whole seconds, so the period bound does not depend on clock precision (spec/04-unique.md#options).
         if (u.byPeriod() != null && (u.byPeriod().toMillis() < 1000 || u.byPeriod().getNano() != 0)) {
-            throw new ValidationException("unique.by_period", "range", "by_period must be a whole number of seconds, at least 1");
+            throw new ValidationException("unique_opts.by_period", "range", "by_period must be a whole number of seconds, at least 1");
         }
         if (u.byState() != null && !u.byState().containsAll(REQUIRED_STATES)) {
-            throw new ValidationException("unique.by_state", "required_states", "by_state must include available, pending, running and scheduled");
+            throw new ValidationException("unique_opts.by_state", "required_states", "by_state must include available, pending, running and scheduled");
         }
     }
 

@@ -83,7 +83,7 @@ public final class ConformanceAdapter {
         boolean hasArgs = p.get("args") != null;
         boolean hasText = p.get("args_json") instanceof String;
         if (hasArgs == hasText) {
-            throw new ValidationException("args", "exclusive", "give exactly one of args or args_json");
+            throw new ValidationException("args", hasArgs ? "conflict" : "required", "give exactly one of args or args_json");
         }
         return new Json.Raw(hasArgs ? p.raw("args") : (String) p.get("args_json"));
     }
@@ -104,11 +104,6 @@ public final class ConformanceAdapter {
             return l.intValue();
         }
         throw new ValidationException(field, "type", field + " must be an integer");
-    }
-
-    /** The protocol's field name (ADAPTER.md#errors): the client says unique.by_args for unique_opts.by_args. */
-    private static String protocolField(String field) {
-        return field.startsWith("unique.") ? "unique_opts." + field.substring("unique.".length()) : field;
     }
 
     private static Duration period(Object seconds) {
@@ -365,14 +360,14 @@ public final class ConformanceAdapter {
             Json.JsonObject params = req.get("params") == null ? new Json.JsonObject() : obj(req.get("params"), "params");
             response.put("result", handle(method, params));
             return response;
-        } catch (ValidationException e) {
-            error.put("code", -32602);
-            error.put("message", e.getMessage());
-            error.put("data", Map.of("field", protocolField(e.field()), "rule", e.rule()));
         } catch (ContractViolationException e) {
             error.put("code", -32002);
             error.put("message", e.getMessage());
-            error.put("data", Map.of("reason", "contract_violation", "pointer", e.pointer(), "rule", e.rule()));
+            error.put("data", Map.of("reason", "contract_violation", "pointer", e.pointer(), "rule", e.keyword()));
+        } catch (ValidationException e) {
+            error.put("code", -32602);
+            error.put("message", e.getMessage());
+            error.put("data", Map.of("field", e.field(), "rule", e.rule()));
         } catch (DatabaseException e) {
             error.put("code", -32003);
             error.put("message", e.getMessage());

@@ -1,7 +1,9 @@
 package dev.riverboat;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
@@ -20,12 +22,21 @@ final class ContractOptions {
         opts.queue = (String) o.get("queue");
         opts.priority = o.get("priority") instanceof Long p ? p.intValue() : null;
         opts.maxAttempts = o.get("max_attempts") instanceof Long m ? m.intValue() : null;
-        opts.scheduledAt = o.get("scheduled_at") instanceof String s ? OffsetDateTime.parse(s).toInstant() : null;
+        opts.scheduledAt = o.get("scheduled_at") instanceof String s ? time(s) : null;
         opts.pending = Boolean.TRUE.equals(o.get("pending"));
         opts.tags = (List<String>) o.get("tags");
         opts.metadata = (Map<String, ?>) o.get("metadata");
         opts.unique = o.get("unique_opts") instanceof Json.JsonObject u ? uniqueOpts(u) : null;
         return opts;
+    }
+
+    /** The meta-schema's pattern admits times that do not exist (month 13). */
+    private static Instant time(String text) {
+        try {
+            return OffsetDateTime.parse(text).toInstant();
+        } catch (DateTimeParseException e) {
+            throw new ValidationException("scheduled_at", "format", text + " is not an RFC 3339 time");
+        }
     }
 
     @SuppressWarnings("unchecked")

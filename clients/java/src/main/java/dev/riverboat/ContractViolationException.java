@@ -1,17 +1,21 @@
 package dev.riverboat;
 
-/** Args that violate their kind's contract: names the kind, the JSON pointer and the rule. */
-public class ContractViolationException extends RiverboatException {
+/**
+ * Args that violate their kind's contract: spec/15's {@code contract_violation}, field
+ * {@code args}, rule {@code contract}. Names the kind, the JSON pointer (RFC 6901) of the
+ * offending value and the JSON Schema keyword it broke.
+ */
+public class ContractViolationException extends ValidationException {
     private static final long serialVersionUID = 1L;
     private final String kind;
     private final String pointer;
-    private final String rule;
+    private final String keyword;
 
-    public ContractViolationException(String kind, String pointer, String rule, String detail) {
-        super("args violate the contract of " + kind + " at \"" + pointer + "\" (" + rule + "): " + detail, null);
+    public ContractViolationException(String kind, String pointer, String keyword, String detail) {
+        super("args", "contract", "args of kind " + kind + " at JSON pointer \"" + pointer + "\": " + keyword + ": " + detail);
         this.kind = kind;
         this.pointer = pointer;
-        this.rule = rule;
+        this.keyword = keyword;
     }
 
     public String kind() {
@@ -22,7 +26,7 @@ public class ContractViolationException extends RiverboatException {
         return pointer;
     }
 
-    public String rule() {
-        return rule;
+    public String keyword() {
+        return keyword;
     }
 }

@@ -10,13 +10,13 @@ public enum JobState {
         return name().toLowerCase(Locale.ROOT);
     }
 
-    /** Parses a state name; an unknown one is a validation error on {@code unique.by_state}. */
+    /** Parses a state name; an unknown one is a validation error on {@code unique_opts.by_state}. */
     public static JobState parse(String name) {
         for (JobState s : values()) {
             if (s.dbName().equals(name)) {
                 return s;
             }
         }
-        throw new ValidationException("unique.by_state", "unknown_state", "unknown state \"" + name + "\"");
+        throw new ValidationException("unique_opts.by_state", "unknown_state", "unknown state \"" + name + "\"");
     }
 }

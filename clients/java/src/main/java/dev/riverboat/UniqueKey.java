@@ -180,7 +180,7 @@ public final class UniqueKey {
         components.add(current.toString());
         for (String component : components) {
             if (component.isEmpty() || component.equals("-1") || component.chars().allMatch(ch -> ch >= '0' && ch <= '9')) {
-                throw new ValidationException("unique.by_args", "path",
+                throw new ValidationException("unique_opts.by_args", "path",
                         "by_args path \"" + path + "\": components must be non-empty object keys, not array indexes");
             }
         }

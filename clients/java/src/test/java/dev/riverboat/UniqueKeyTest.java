@@ -101,7 +101,7 @@ class UniqueKeyTest {
         // Escaping a digit does not make it a key: River would still read an index.
         for (String bad : List.of("items.0", "items.0.id", "items.-1", "items.\\0", "a..b", ".a", "")) {
             ValidationException e = assertThrows(ValidationException.class, () -> selectedKeyString("{}", bad), bad);
-            assertEquals(List.of("unique.by_args", "path"), List.of(e.field(), e.rule()), bad);
+            assertEquals(List.of("unique_opts.by_args", "path"), List.of(e.field(), e.rule()), bad);
         }
         for (String good : List.of("items", "items.id0", "items.0x")) {
             selectedKeyString("{}", good);
