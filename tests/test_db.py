@@ -15,21 +15,22 @@ from psycopg.conninfo import conninfo_to_dict
 
 from riverboat import AsyncClient, Client, DatabaseTimeouts
 from riverboat import _db as db
+from riverboat._conninfo import with_connection_defaults
 from riverboat.errors import DatabaseTimeoutError, ValidationError
 
 
 def test_connection_defaults_fill_only_what_the_conninfo_leaves_out(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PGCONNECT_TIMEOUT", raising=False)
-    given = conninfo_to_dict(db.with_connection_defaults("postgresql://u@h/d?keepalives_idle=99&tcp_user_timeout=0"))
+    given = conninfo_to_dict(with_connection_defaults("postgresql://u@h/d?keepalives_idle=99&tcp_user_timeout=0"))
     assert given["keepalives_idle"] == "99"
     assert given["tcp_user_timeout"] == "0"
     assert given["connect_timeout"] == "5"
     assert given["keepalives"] == "1"
     assert (given["host"], given["user"], given["dbname"]) == ("h", "u", "d")
     monkeypatch.setenv("PGCONNECT_TIMEOUT", "30")
-    assert "connect_timeout" not in conninfo_to_dict(db.with_connection_defaults("host=h dbname=d"))
+    assert "connect_timeout" not in conninfo_to_dict(with_connection_defaults("host=h dbname=d"))
     with pytest.raises(ValidationError, match="conninfo"):
-        db.with_connection_defaults("host='unterminated")
+        with_connection_defaults("host='unterminated")
 
 
 async def test_a_deadline_gives_a_call_up() -> None:

@@ -2,9 +2,9 @@
 parameters of the connections it opens, the deadline of each call, the pools it owns, and
 how a recurring call that fails is retried and logged (spec/06-fetch.md#faults).
 
-- ``with_connection_defaults``: the conninfo of every connection riverboat opens gets a
-  connect timeout, TCP keepalives and ``tcp_user_timeout`` unless the conninfo sets them,
-  so the kernel drops a connection whose peer went silent.
+- the conninfo of every connection riverboat opens gets a connect timeout, TCP keepalives
+  and ``tcp_user_timeout`` unless the conninfo sets them, so the kernel drops a connection
+  whose peer went silent (``riverboat._conninfo.with_connection_defaults``).
 - ``db_deadline``: how long one call may wait for the database. It cancels the call, and if
   psycopg's attempt to cancel the statement itself hangs (the server can't be reached),
   cancels it again after ``CANCEL_GRACE``, which makes psycopg close the connection: a
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -31,11 +30,10 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
+from riverboat._conninfo import with_connection_defaults
 from riverboat._defaults import (
-    CONNECTION_DEFAULTS,
     DATABASE_TIMEOUT_ADMIN_DEFAULT,
     DATABASE_TIMEOUT_INSERT_DEFAULT,
     DATABASE_TIMEOUT_LEADER_DEFAULT,
@@ -45,7 +43,7 @@ from riverboat._defaults import (
     OWNED_POOL_MAX_SIZE,
 )
 from riverboat._queries import query
-from riverboat.errors import DatabaseTimeoutError, ValidationError
+from riverboat.errors import DatabaseTimeoutError
 
 logger = logging.getLogger("riverboat")
 
@@ -101,19 +99,6 @@ class DatabaseTimeouts:
     @property
     def longest(self) -> timedelta:
         return max(self.work, self.listener, self.leader, self.maintenance, self.admin, self.insert)
-
-
-def with_connection_defaults(conninfo: str) -> str:
-    """``conninfo`` plus each of ``CONNECTION_DEFAULTS`` it does not set (a connect timeout in
-    ``PGCONNECT_TIMEOUT`` counts as set)."""
-    try:
-        given = conninfo_to_dict(conninfo)
-    except psycopg.ProgrammingError as exc:
-        raise ValidationError("conninfo", "format", f"is not a PostgreSQL conninfo or URL: {exc}") from None
-    missing = {key: value for key, value in CONNECTION_DEFAULTS.items() if key not in given}
-    if "PGCONNECT_TIMEOUT" in os.environ:
-        missing.pop("connect_timeout", None)
-    return make_conninfo(conninfo, **missing) if missing else conninfo
 
 
 @asynccontextmanager

@@ -18,7 +18,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from riverboat._db import Outage, db_deadline, with_connection_defaults
+from riverboat._conninfo import with_connection_defaults
+from riverboat._db import Outage, db_deadline
 from riverboat._defaults import DATABASE_TIMEOUT_LISTENER_DEFAULT
 from riverboat._notify import Topic, channel, topic_of
 from riverboat._service import Service, TaskSet

@@ -29,7 +29,8 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import psycopg
 
-from riverboat._db import Outage, is_database_error, with_connection_defaults
+from riverboat._conninfo import with_connection_defaults
+from riverboat._db import Outage, is_database_error
 
 logger = logging.getLogger("riverboat")
 
