@@ -1,10 +1,8 @@
 """How riverboat talks to the database when the network or the server misbehaves: the
-parameters of the connections it opens, the deadline of each call, the pools it owns, and
-how a recurring call that fails is retried and logged (spec/06-fetch.md#faults).
+deadline of each call, the pools it owns, and how a recurring call that fails is retried
+and logged (spec/06-fetch.md#faults). The parameters of the connections it opens (connect
+timeout, keepalives, ``tcp_user_timeout``) are ``riverboat._conninfo``'s.
 
-- the conninfo of every connection riverboat opens gets a connect timeout, TCP keepalives
-  and ``tcp_user_timeout`` unless the conninfo sets them, so the kernel drops a connection
-  whose peer went silent (``riverboat._conninfo.with_connection_defaults``).
 - ``db_deadline``: how long one call may wait for the database. It cancels the call, and if
   psycopg's attempt to cancel the statement itself hangs (the server can't be reached),
   cancels it again after ``CANCEL_GRACE``, which makes psycopg close the connection: a
