@@ -164,8 +164,8 @@ class Run:
         #: When the fault hit (or the database came back); per scenario.
         self.recovery_from: datetime | None = None
         self._alive_at_fault: list[Worker] = []
-        #: Measure recovery as the time to write every outcome held back at the fault.
-        self.recovery_of_outcomes = False
+        #: Recovery as the scenario measured it itself, if it did.
+        self.recovery_measured: float | None = None
         self.recovery_of_kills: list[tuple[datetime, str]] = []
         self._feeding = threading.Event()
         self._feeder: threading.Thread | None = None
@@ -396,13 +396,9 @@ class Run:
         return outcome
 
     def _recovery(self) -> float | None:
+        if self.recovery_measured is not None:
+            return self.recovery_measured
         with self.connect() as conn:
-            if self.recovery_of_outcomes and self.recovery_from is not None:
-                # Until every outcome held back at the fault was written.
-                row = conn.execute(
-                    "SELECT max(finalized_at) FROM river_job WHERE attempted_at < %s", (self.recovery_from,)
-                ).fetchone()
-                return None if not row or row[0] is None else max((row[0] - self.recovery_from).total_seconds(), 0.0)
             if self.recovery_of_kills:
                 # Until every job the killed process held was final.
                 waits = []
@@ -525,8 +521,12 @@ def refused_completions(run: Run, timing: Timing, rng: random.Random) -> None:
         conn.execute("DELETE FROM fault_refuse_all")
         time.sleep(rng.uniform(*timing.refusal))
         conn.execute("DROP TRIGGER fault_refuse_completion ON river_job")
-    run.recovery_of_outcomes = True
+    # Recovery: until every outcome held back by then is written.
+    healed = time.monotonic()
     run.mark_recovery_from_now()
+    held = f"state = 'running' AND attempted_at < '{run.recovery_from.isoformat()}'"
+    if run.wait_for(lambda: run.count(held) == 0, 60, "the refused outcomes written"):
+        run.recovery_measured = time.monotonic() - healed
 
 
 Scenario = Callable[[Run, Timing, random.Random], None]

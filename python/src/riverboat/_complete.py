@@ -212,13 +212,14 @@ class BatchCompleter(Service):
             await self._write_until_done(batch[half:])
             return
         job_id = batch[0].job_id
+        if job_id not in self._refused:
+            logger.warning(
+                "completer: %s: the database refused its outcome (%s); retrying it on its own",
+                self._describe(job_id), self._last_error,
+            )  # fmt: skip
         _, delay = self._refused.get(job_id, (0.0, REFUSED_RETRY_START / 2))
         delay = min(delay * 2, REFUSED_RETRY_MAX)
         self._refused[job_id] = (time.monotonic() + delay, delay)
-        logger.warning(
-            "completer: %s: the database refused its outcome (%s); retrying in %.0f s",
-            self._describe(job_id), self._last_error, delay,
-        )  # fmt: skip
 
     async def _write(self, batch: list[Completion]) -> None:
         read_rows = self._on_completed is not None and self._wants_rows()
@@ -257,7 +258,7 @@ class BatchCompleter(Service):
             logger.error(
                 "completer: stopping with %d outcomes not written (last error: %s); their jobs stay running and "
                 "the job rescuer retries them once rescue_stuck_jobs_after has passed",
-                len(left), self._last_error or "none",
+                len(left), self._last_error or "no write answered before the stop",
             )  # fmt: skip
         for completion in left[:LEFT_LOGGED_MAX]:
             logger.error(

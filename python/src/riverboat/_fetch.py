@@ -36,7 +36,7 @@ from riverboat._defaults import DATABASE_TIMEOUT_WORK_DEFAULT
 from riverboat._execute import CANCELLED_REMOTELY, STOPPED, Discarded, JobExecutor, Running, decide
 from riverboat._json_rows import fast_json
 from riverboat._queries import query
-from riverboat._service import Service
+from riverboat._service import Service, cancel_and_wait
 from riverboat._threads import DaemonThreads
 from riverboat._waiting import wait_event
 from riverboat.job import AttemptError, Job
@@ -94,6 +94,7 @@ class Producer(Service):
         self._threads = DaemonThreads(f"riverboat-{queue}")
         self._stuck_jobs = stuck_jobs or StuckJobs()
         self._take_back_sql = query("job_get_running_by_client", schema)
+        self._loops: list[asyncio.Task[None]] = []
         self._running: dict[int, Running] = {}
         # Jobs holding a worker slot: running ones, less those whose slot the stuck-job
         # handler gave back (they keep running, but no longer count against max_workers).
@@ -136,11 +137,16 @@ class Producer(Service):
 
     async def _run(self) -> None:
         async with asyncio.TaskGroup() as group:
-            group.create_task(self._fetch_loop(), name=f"{self.name}-fetch")
-            group.create_task(self._queue_loop(), name=f"{self.name}-queue")
+            self._loops = [
+                group.create_task(self._fetch_loop(), name=f"{self.name}-fetch"),
+                group.create_task(self._queue_loop(), name=f"{self.name}-queue"),
+            ]
 
     async def _end(self, task: asyncio.Task[None]) -> None:
         self._stopping = True
+        # The loops are stopped one by one: a task group cancels its members only once, and
+        # one stuck in a database call must be cancelled again.
+        await asyncio.gather(*(cancel_and_wait(loop) for loop in self._loops))
         await super()._end(task)
 
     async def wait_idle(self) -> None:

@@ -42,7 +42,7 @@ START_STAGGER_MAX = timedelta(seconds=1)
 RESTART_BACKOFF_START = 1.0
 RESTART_BACKOFF_MAX = 30.0
 #: How long a cancelled task may take to end before it is cancelled again.
-STOP_GRACE = 2.0
+STOP_GRACE = 1.0
 
 ConnectionSource = Callable[[], AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]]
 """Gives a connection for one unit of work: ``AsyncConnectionPool.connection`` fits, as does
