@@ -49,6 +49,8 @@ FINAL_STATES = ("completed", "cancelled", "discarded")
 #: (its soft stop timeout is 2 s; a stop that works ends well within this).
 STOP_WAIT = 45.0
 FEED_TICK = 0.1
+#: Jobs put in every queue when recovery starts being measured.
+RECOVERY_PROBES = 5
 
 
 class Cluster:
@@ -426,8 +428,11 @@ class Run:
         )
 
     def mark_recovery_from_now(self) -> None:
+        """Recovery is measured from now; every queue gets work at once, so each worker's
+        first fetch after now shows (whatever the feeder is doing)."""
         self.recovery_from = self.db_now()
         self._alive_at_fault = self.alive
+        self.insert(RECOVERY_PROBES)
 
 
 # -- scenarios ---------------------------------------------------------------------------

@@ -46,7 +46,7 @@ BACKLOG_LIMIT = 10_000
 BACKLOG_RESUME = 5_000
 #: A completion the server refused on its own is retried after this, doubling up to the max.
 REFUSED_RETRY_START = 1.0
-REFUSED_RETRY_MAX = 30.0
+REFUSED_RETRY_MAX = 5.0
 #: At stop, how long completions that can't be written are retried before they are left.
 STOP_WRITE_DEADLINE = 5.0
 #: After ``hurry()`` (a second stop signal), how long the completer still tries.
