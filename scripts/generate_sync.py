@@ -39,6 +39,10 @@ REPLACEMENTS = {
     "aclose": "close",
     "asynccontextmanager": "contextmanager",
     "run_insert_chain": "run_insert_chain_sync",
+    "AbstractAsyncContextManager": "AbstractContextManager",
+    "async_owned_pool": "owned_pool",
+    # Blocking code can't be interrupted from Python: its deadlines are the connection's.
+    "db_deadline": "socket_deadline",
 }
 # On top of REPLACEMENTS; each tests/<name>_async module also maps to its <name>_sync twin.
 TEST_REPLACEMENTS = {

@@ -5,14 +5,16 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from riverboat._complete import BatchCompleter
-from riverboat._completion import Completion
+from riverboat._completion import Completion, set_state_params
 from riverboat._execute import Failure, Snoozed, Success, decide
+from riverboat._queries import query
 from riverboat.job import AttemptError, Job
 from tests.helpers import await_until
-from tests.worker_support import insert_jobs, job_row
+from tests.worker_support import insert_jobs, job_row, states
 
 NOW = datetime.now(UTC)
 
@@ -99,3 +101,68 @@ async def test_completion_survives_database_outage(
 
 async def _failed_once(caplog: pytest.LogCaptureFixture) -> bool:
     return any("retrying" in r.getMessage() for r in caplog.records)
+
+
+REFUSE_ONE = """
+CREATE FUNCTION refuse_outcome() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.state = 'running' AND NEW.state <> 'running' AND NEW.id = %s THEN
+        RAISE EXCEPTION 'outcome of job % refused', NEW.id;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER refuse_outcome BEFORE UPDATE ON river_job FOR EACH ROW EXECUTE FUNCTION refuse_outcome();
+"""
+
+
+async def test_an_outcome_the_database_refuses_holds_back_no_other(
+    conn: psycopg.Connection[Any], db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("riverboat._complete.REFUSED_RETRY_START", 0.05)
+    ids = insert_jobs(conn, "k", [{}] * 5, state="running")
+    conn.execute("UPDATE river_job SET attempt = 1")
+    conn.execute(REFUSE_ONE.replace("%s", str(ids[2])))
+    async with AsyncConnectionPool(db_url, min_size=1, max_size=2, open=False, kwargs={"autocommit": True}) as pool:
+        completer = BatchCompleter(pool=pool, schema=None)
+        await completer.start()
+        for job_id in ids:
+            completer.add(completion(job_id, Success()))
+
+        async def others_written() -> bool:
+            return states(conn, ids) == ["completed", "completed", "running", "completed", "completed"]
+
+        await await_until(others_written, what="every outcome but the refused one")
+        conn.execute("DROP TRIGGER refuse_outcome ON river_job")
+
+        async def all_written() -> bool:
+            return states(conn, ids) == ["completed"] * 5
+
+        await await_until(all_written, what="the refused outcome, once accepted")
+        await completer.stop()
+
+
+def test_a_retried_outcome_never_reaches_a_later_attempt(conn: psycopg.Connection[Any]) -> None:
+    (job_id,) = insert_jobs(conn, "k", [{}])
+    statement = query("job_set_state_if_running_many", None)
+    first = fetch_one(conn)
+    error = AttemptError(at=NOW, attempt=1, error="e", trace="")
+    # Attempt 1 fails and is retried soon; its write commits, but say its answer was lost.
+    outcome = set_state_params(
+        [completion(job_id, Failure(error, NOW))], read_rows=False, attempted_at=[first["attempted_at"]]
+    )
+    conn.execute(statement, outcome)
+    second = fetch_one(conn)
+    assert second["attempt"] == 2
+    # The completer writes attempt 1's outcome again: attempt 2, running, is untouched.
+    conn.execute(statement, outcome)
+    row = job_row(conn, job_id)
+    assert (row["state"], row["attempt"], len(row["errors"]), row["metadata"]) == ("running", 2, 1, {"note": job_id})
+
+
+def fetch_one(conn: psycopg.Connection[Any]) -> dict[str, Any]:
+    cur = conn.cursor(row_factory=dict_row)
+    row = cur.execute(
+        query("job_get_available", None), {"queue": "default", "max_to_lock": 1, "client_id": "me"}
+    ).fetchone()
+    assert row is not None
+    return row

@@ -1,12 +1,19 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import psycopg
+import pytest
 from psycopg.rows import dict_row
 
+from riverboat import DatabaseTimeouts, QueueConfig, Worker, Workers, WorkJob
 from riverboat._queries import query
-from tests.worker_support import insert_jobs, states
+from riverboat._runtime import Runtime
+from tests.helpers import await_until
+from tests.worker_support import insert_jobs, job_row, running_runtime, states
 
 
 def fetch(conn: psycopg.Connection[Any], limit: int, client_id: str = "me") -> list[dict[str, Any]]:
@@ -54,3 +61,68 @@ def test_skip_locked_splits_between_fetchers(conn: psycopg.Connection[Any], db_u
     assert len(first) == 2
     assert len(second) == 2
     assert {r["id"] for r in first}.isdisjoint(r["id"] for r in second)
+
+
+class Done(Worker[Any]):
+    kind = "done"
+
+    async def work(self, job: WorkJob[Any]) -> None:
+        return None
+
+
+@asynccontextmanager
+async def first_fetch_given_up(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> AsyncIterator[tuple[psycopg.Connection[Any], Runtime]]:
+    """A runtime whose first fetch ran into a lock on river_job and was given up at its
+    deadline; the connection holding the lock comes with it (roll it back to release it).
+    Its next poll is an hour away: only a prompt retry fetches anything in time."""
+    hourly = {"default": QueueConfig(fetch_poll_interval=timedelta(hours=1))}
+    with psycopg.connect(db_url) as locker:
+        locker.execute("LOCK TABLE river_job IN ACCESS EXCLUSIVE MODE")
+        async with running_runtime(
+            db_url,
+            Workers(Done()),
+            queues=hourly,
+            poll_only=True,
+            database_timeouts=DatabaseTimeouts(work=timedelta(milliseconds=300)),
+        ) as runtime:
+
+            async def failed() -> bool:
+                return any("default: fetch failed: DatabaseTimeoutError" in r.getMessage() for r in caplog.records)
+
+            await await_until(failed, what="a fetch given up at its deadline")
+            yield locker, runtime
+
+
+async def test_a_failed_fetch_is_retried_before_the_next_poll(
+    conn: psycopg.Connection[Any], db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    ids = insert_jobs(conn, "done", [{}])
+    async with first_fetch_given_up(db_url, caplog) as (locker, _):
+        locker.rollback()
+
+        async def completed() -> bool:
+            return states(conn, ids) == ["completed"]
+
+        await await_until(completed, timeout=30, what="the job fetched again and completed")
+
+
+async def test_jobs_locked_by_a_fetch_whose_answer_was_lost_are_taken_back(
+    conn: psycopg.Connection[Any], db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    (orphan,) = insert_jobs(conn, "done", [{}])
+    async with first_fetch_given_up(db_url, caplog) as (locker, runtime):
+        # What that fetch did on the server although its answer never came back.
+        locker.execute(
+            "UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now(),"
+            " attempted_by = ARRAY[%s] WHERE id = %s",
+            (runtime.client_id, orphan),
+        )
+        locker.commit()
+
+        async def completed() -> bool:
+            return states(conn, [orphan]) == ["completed"]
+
+        await await_until(completed, timeout=30, what="the orphaned job taken back and worked")
+    assert job_row(conn, orphan)["attempt"] == 1

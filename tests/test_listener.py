@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 from riverboat._listener import Listener
 from riverboat._notify import (
@@ -15,6 +17,7 @@ from riverboat._notify import (
     parse_insert,
     topic_of,
 )
+from tests.faults.proxy import FaultProxy
 from tests.helpers import await_until
 
 
@@ -61,3 +64,35 @@ async def test_subscribers_hear_leadership_and_reconnect(conn: psycopg.Connectio
         await await_until(again, what="payload after reconnect")
     finally:
         await listener.stop()
+
+
+async def test_a_half_open_connection_is_noticed_and_replaced(
+    conn: psycopg.Connection[Any], db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("riverboat._listener.PING_INTERVAL", 0.2)
+    info = conninfo_to_dict(db_url)
+    proxy = FaultProxy(str(info["host"]), int(str(info["port"])))
+    proxy.start()
+    heard: list[str] = []
+    reconnects: list[int] = []
+    listener = Listener(conninfo=proxy.url(str(info["dbname"])), schema="public", timeout=0.5)
+    listener.subscribe(Topic.LEADERSHIP, heard.append)
+    listener.on_reconnect(lambda: reconnects.append(1))
+    await listener.start()
+    try:
+        # Its packets now vanish and nothing answers: only the ping's deadline can tell.
+        assert proxy.black_hole() == 1
+
+        async def replaced() -> bool:
+            return bool(reconnects) and listener.connected
+
+        await await_until(replaced, timeout=30, what="a new listener connection")
+        conn.execute("SELECT pg_notify('public.river_leadership', 'after')")
+
+        async def heard_again() -> bool:
+            return heard == ["after"]
+
+        await await_until(heard_again, what="a notification on the new connection")
+    finally:
+        await listener.stop()
+        proxy.close()

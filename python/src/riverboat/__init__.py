@@ -13,6 +13,7 @@ if _sys.version_info < (3, 11):  # noqa: UP036
 
 from importlib.metadata import version as _version
 
+from riverboat._db import DatabaseTimeouts
 from riverboat._defaults import KEEP_FOREVER
 from riverboat._insert import InsertManyParams, InsertOpts
 from riverboat._retry import DefaultRetryPolicy, RetryPolicy
@@ -24,6 +25,7 @@ from riverboat.client import AsyncClient, Client, current_client, current_sync_c
 from riverboat.contract import Contract
 from riverboat.errors import (
     ArgsContractError,
+    DatabaseTimeoutError,
     JobCancel,
     JobDiscard,
     JobNotFoundError,
@@ -70,6 +72,8 @@ __all__ = [
     "AttemptError",
     "Client",
     "Contract",
+    "DatabaseTimeoutError",
+    "DatabaseTimeouts",
     "DefaultRetryPolicy",
     "ErrorHandler",
     "ErrorHandlerResult",

@@ -29,9 +29,12 @@ class Completion(NamedTuple):
     metadata_updates: dict[str, Any] | None = None
 
 
-def set_state_params(batch: Sequence[Completion], *, read_rows: bool) -> dict[str, Any]:
+def set_state_params(
+    batch: Sequence[Completion], *, read_rows: bool, attempted_at: Sequence[datetime | None] | None = None
+) -> dict[str, Any]:
     """The parameters of ``job_set_state_if_running_many`` for ``batch``; with ``read_rows``
-    false the server changes the rows without sending them back."""
+    false the server changes the rows without sending them back. ``attempted_at`` (one per
+    completion; ``None``: any attempt) limits each outcome to the attempt it belongs to."""
     return {
         "read_rows": read_rows,
         "id": [c.job_id for c in batch],
@@ -41,4 +44,5 @@ def set_state_params(batch: Sequence[Completion], *, read_rows: bool) -> dict[st
         "finalized_at": [c.finalized_at for c in batch],
         "scheduled_at": [c.scheduled_at for c in batch],
         "metadata_updates": [None if c.metadata_updates is None else Jsonb(c.metadata_updates) for c in batch],
+        "attempted_at": list(attempted_at) if attempted_at is not None else [None] * len(batch),
     }

@@ -40,3 +40,30 @@ OUTPUT_MAX_BYTES: Final = 32 * 1024 * 1024
 #: Connections of a pool a client creates itself: room for a working client's producers,
 #: completer, elector and maintenance at once.
 OWNED_POOL_MAX_SIZE: Final = 10
+
+#: How long riverboat waits for the database, per kind of call, before it gives the call up
+#: (``DatabaseTimeouts``); River's timeouts where River has one.
+#: Fetch, completion writes, queue registration and polls (River's HotOperationTimeout).
+DATABASE_TIMEOUT_WORK_DEFAULT: Final = timedelta(seconds=10)
+#: Connecting the LISTEN connection, LISTEN, its health ping (River's listenerTimeout).
+DATABASE_TIMEOUT_LISTENER_DEFAULT: Final = timedelta(seconds=10)
+#: Election, lease renewal and resignation (River's elector deadline).
+DATABASE_TIMEOUT_LEADER_DEFAULT: Final = timedelta(seconds=5)
+#: Each batch of a maintenance service (River's maintenance TimeoutDefault).
+DATABASE_TIMEOUT_MAINTENANCE_DEFAULT: Final = timedelta(seconds=30)
+#: One admin call (get, list, cancel, retry, delete, queues, leader).
+DATABASE_TIMEOUT_ADMIN_DEFAULT: Final = timedelta(seconds=30)
+#: One insert call, however many jobs it holds.
+DATABASE_TIMEOUT_INSERT_DEFAULT: Final = timedelta(seconds=60)
+
+#: Connection parameters riverboat adds to the conninfo of the connections it opens, unless
+#: the conninfo sets them: a bounded connect, and TCP keepalives plus tcp_user_timeout so
+#: that the kernel drops a connection whose peer went silent (a half-open connection).
+CONNECTION_DEFAULTS: Final = {
+    "connect_timeout": "5",
+    "keepalives": "1",
+    "keepalives_idle": "10",
+    "keepalives_interval": "5",
+    "keepalives_count": "3",
+    "tcp_user_timeout": "15000",
+}

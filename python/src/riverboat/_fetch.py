@@ -3,11 +3,15 @@ jobs with one statement, runs each as a task, and hands the results to the compl
 
 Fetches are triggered by start, an insert notification for the queue, the poll timer (with
 jitter), a freed slot after a full fetch, and a resume; at most one happens per
-``fetch_cooldown``. The queue's ``river_queue`` row is upserted at start and every 10
-minutes. Besides the control notifications, the producer polls its queue's paused state and
-the cancel requests of its running jobs: every 2 seconds in poll-only mode, else once a
-minute for notifications lost while the listener reconnected (River's intervals). Cancels
-are polled whether the queue is paused, saturated or draining after a stop.
+``fetch_cooldown``. A fetch that fails is retried after a short backoff (at most a second),
+not at the next poll, so no trigger is lost; if it failed after it was sent, the retry first
+takes back the jobs it may have locked for this client without the client hearing of them.
+The queue's ``river_queue`` row is upserted at start and every 10 minutes. Besides the
+control notifications, the producer polls its queue's paused state and the cancel requests
+of its running jobs: every 2 seconds in poll-only mode, else once a minute for notifications
+lost while the listener reconnected (River's intervals). Cancels are polled whether the
+queue is paused, saturated or draining after a stop. Every database call has the ``work``
+deadline (``DatabaseTimeouts``).
 """
 
 from __future__ import annotations
@@ -16,19 +20,23 @@ import asyncio
 import logging
 import random
 import time
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from riverboat._complete import BatchCompleter
 from riverboat._completion import Completion
+from riverboat._db import POOL_WAIT, Outage, is_statement_error, pooled
+from riverboat._defaults import DATABASE_TIMEOUT_WORK_DEFAULT
 from riverboat._execute import CANCELLED_REMOTELY, STOPPED, Discarded, JobExecutor, Running, decide
 from riverboat._json_rows import fast_json
 from riverboat._queries import query
-from riverboat._service import Service
+from riverboat._service import Service, cancel_and_wait
 from riverboat._threads import DaemonThreads
 from riverboat._waiting import wait_event
 from riverboat.job import AttemptError, Job
@@ -43,12 +51,13 @@ QUEUE_POLL_INTERVAL = 2.0
 NOTIFICATION_POLL_INTERVAL = 60.0
 #: Running jobs asked about per statement (River's batch size).
 CANCEL_POLL_BATCH = 1000
-#: Deadline of one poll statement (River's).
-POLL_DEADLINE = 10.0
 #: Poll jitter: up to 10 % of the interval, at least 10 ms (River's rule).
 JITTER_FRACTION = 0.1
 JITTER_MIN = 0.01
 BAD_ROW = "job row could not be read: {error}"
+#: Taking back jobs after a fetch whose answer was lost looks this much further back than
+#: the first such fetch started (its statement ran on the server after it was sent).
+TAKE_BACK_MARGIN = 1.0
 
 
 class Producer(Service):
@@ -67,6 +76,7 @@ class Producer(Service):
         completer: BatchCompleter,
         stuck_jobs: StuckJobs | None = None,
         poll_only: bool = False,
+        timeout: float = DATABASE_TIMEOUT_WORK_DEFAULT.total_seconds(),
     ) -> None:
         self.queue = queue
         self.name = f"riverboat-producer-{queue}"
@@ -76,12 +86,15 @@ class Producer(Service):
         self._client_id = client_id
         self._executor = executor
         self._completer = completer
+        self._timeout = timeout
         self._fetch_sql = query("job_get_available", schema)
         self._poll_interval = QUEUE_POLL_INTERVAL if poll_only else NOTIFICATION_POLL_INTERVAL
         #: Jobs the cancel poll has already cancelled, so a job still ending is not cancelled again.
         self._cancels_polled: dict[int, Running] = {}
         self._threads = DaemonThreads(f"riverboat-{queue}")
         self._stuck_jobs = stuck_jobs or StuckJobs()
+        self._take_back_sql = query("job_get_running_by_client", schema)
+        self._loops: list[asyncio.Task[None]] = []
         self._running: dict[int, Running] = {}
         # Jobs holding a worker slot: running ones, less those whose slot the stuck-job
         # handler gave back (they keep running, but no longer count against max_workers).
@@ -124,11 +137,16 @@ class Producer(Service):
 
     async def _run(self) -> None:
         async with asyncio.TaskGroup() as group:
-            group.create_task(self._fetch_loop(), name=f"{self.name}-fetch")
-            group.create_task(self._queue_loop(), name=f"{self.name}-queue")
+            self._loops = [
+                group.create_task(self._fetch_loop(), name=f"{self.name}-fetch"),
+                group.create_task(self._queue_loop(), name=f"{self.name}-queue"),
+            ]
 
     async def _end(self, task: asyncio.Task[None]) -> None:
         self._stopping = True
+        # The loops are stopped one by one: a task group cancels its members only once, and
+        # one stuck in a database call must be cancelled again.
+        await asyncio.gather(*(cancel_and_wait(loop) for loop in self._loops))
         await super()._end(task)
 
     async def wait_idle(self) -> None:
@@ -151,13 +169,21 @@ class Producer(Service):
     def close(self) -> None:
         self._threads.close()
 
+    def _connection(
+        self, what: str, *, pool_wait: float = POOL_WAIT
+    ) -> AbstractAsyncContextManager[AsyncConnection[Any]]:
+        return pooled(self._pool, self._timeout, f"producer {self.queue}: {what}", pool_wait=pool_wait)
+
     async def _register(self) -> None:
-        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        # At start the pool may still be opening its first connection: wait the whole deadline.
+        connection = self._connection("registering the queue", pool_wait=self._timeout)
+        async with connection as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(query("queue_create_or_set_updated_at", self._schema), {"name": self.queue})
             row = await cur.fetchone()
         self._paused = row is not None and row["paused_at"] is not None
 
     async def _queue_loop(self) -> None:
+        outage = Outage(f"producer {self.queue}: queue poll")
         last_refresh = time.monotonic()
         while True:
             await asyncio.sleep(self._poll_interval)
@@ -167,13 +193,14 @@ class Producer(Service):
                     await self._register()
                     last_refresh = time.monotonic()
                 else:
-                    async with self._pool.connection() as conn:
+                    async with self._connection("polling the queue") as conn:
                         cur = await conn.execute(query("queue_get_paused", self._schema), {"name": self.queue})
                         row = await cur.fetchone()
                     if row is not None:
                         self.set_paused(bool(row[0]))
+                outage.succeeded()
             except (psycopg.Error, OSError) as exc:
-                logger.warning("producer %s: queue poll failed: %s", self.queue, exc)
+                outage.failed(exc)
 
     async def _poll_cancels(self) -> None:
         """Cancel the running jobs whose rows ask for it. Attempts are compared, not IDs: a job
@@ -183,7 +210,7 @@ class Producer(Service):
         ids = list(snapshot)
         try:
             for start in range(0, len(ids), CANCEL_POLL_BATCH):
-                async with asyncio.timeout(POLL_DEADLINE), self._pool.connection() as conn:
+                async with self._connection("polling cancel requests") as conn:
                     cur = await conn.execute(
                         query("job_get_cancel_requested", self._schema), {"id": ids[start : start + CANCEL_POLL_BATCH]}
                     )
@@ -202,8 +229,13 @@ class Producer(Service):
     async def _fetch_loop(self) -> None:
         cooldown = self.config.fetch_cooldown.total_seconds()
         last_fetch = -cooldown
+        outage = Outage(f"producer {self.queue}: fetch")
+        retry_in: float | None = None
+        # Since when fetches failed after they may have locked jobs (monotonic), or None.
+        unanswered_since: float | None = None
         while True:
-            await wait_event(self._trigger, self._poll_wait())
+            poll = self._poll_wait()
+            await wait_event(self._trigger, poll if retry_in is None else min(retry_in, poll))
             self._trigger.clear()
             if self._paused:
                 continue
@@ -217,22 +249,45 @@ class Producer(Service):
             await self._completer.wait_for_capacity()
             last_fetch = time.monotonic()
             try:
-                rows = await self._fetch(limit)
+                rows = await self._fetch(limit, unanswered_since)
             except (psycopg.Error, OSError) as exc:
-                logger.warning("producer %s: fetch failed: %s", self.queue, exc)
+                # Whatever asked for this fetch still waits for it: retry soon.
+                retry_in = outage.failed(exc)
+                if unanswered_since is None and not is_statement_error(exc):
+                    unanswered_since = last_fetch
                 continue
+            outage.succeeded()
+            retry_in = unanswered_since = None
             if len(rows) >= limit:
                 self._fetch_when_slot_frees = True
             for row in rows:
+                self._completer.track(row)
                 self._launch(row)
 
-    async def _fetch(self, limit: int) -> list[dict[str, Any]]:
-        async with self._pool.connection() as conn, fast_json(conn.cursor(row_factory=dict_row)) as cur:
-            await cur.execute(
-                self._fetch_sql, {"queue": self.queue, "max_to_lock": limit, "client_id": self._client_id}
-            )
-            rows: list[dict[str, Any]] = await cur.fetchall()
+    async def _fetch(self, limit: int, unanswered_since: float | None) -> list[dict[str, Any]]:
+        async with self._connection("fetch") as conn, fast_json(conn.cursor(row_factory=dict_row)) as cur:
+            rows: list[dict[str, Any]] = []
+            if unanswered_since is not None:
+                rows = await self._take_back(cur, time.monotonic() - unanswered_since + TAKE_BACK_MARGIN)
+            if len(rows) < limit:
+                await cur.execute(
+                    self._fetch_sql,
+                    {"queue": self.queue, "max_to_lock": limit - len(rows), "client_id": self._client_id},
+                )
+                rows.extend(await cur.fetchall())
             return rows
+
+    async def _take_back(self, cur: AsyncCursor[dict[str, Any]], within: float) -> list[dict[str, Any]]:
+        """The jobs that a fetch whose answer was lost locked for this client (running under
+        its ID, locked since the fetch, known neither to this producer nor to the completer)."""
+        await cur.execute(self._take_back_sql, {"queue": self.queue, "client_id": self._client_id, "within": within})
+        lost = [r for r in await cur.fetchall() if r["id"] not in self._running and not self._completer.knows(r["id"])]
+        if lost:
+            logger.warning(
+                "producer %s: taking back %d jobs a fetch locked without its answer arriving: %s",
+                self.queue, len(lost), ", ".join(str(r["id"]) for r in lost),
+            )  # fmt: skip
+        return lost
 
     def _launch(self, row: dict[str, Any]) -> None:
         try:

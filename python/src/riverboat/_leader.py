@@ -21,6 +21,7 @@ from typing import Any
 
 from psycopg.rows import dict_row
 
+from riverboat._db import describe_error, is_database_error
 from riverboat._queries import query
 from riverboat._rules import validate_client_id, validate_duration
 from riverboat._service import ConnectionSource, IntervalService, logger
@@ -135,19 +136,23 @@ class Elector(IntervalService[bool]):
                 await self._follow()
                 await self._lead()
         finally:
+            # Bounded: a stop that waits too long cancels this again, and the lease expires.
             if self._term is not None:
-                await asyncio.shield(self._resign_and_announce())
+                await self._resign_and_announce()
 
     async def _follow(self) -> None:
         while True:
             self._wakeup.clear()
             try:
-                if await self.run_once():
+                elected = await self.run_once()
+            except Exception as exc:
+                self._failed("election attempt", exc)
+                wait = self._config.elect_interval
+            else:
+                self._outage.succeeded()
+                if elected:
                     return
                 wait = self._config.elect_interval + random.random() * self._config.elect_interval_jitter
-            except Exception:
-                logger.exception("%s: election attempt failed", self.name)
-                wait = self._config.elect_interval
             if await self._wait_wakeup(wait.total_seconds()):
                 await asyncio.sleep(random.uniform(0, RESIGNED_WAKEUP_MAX.total_seconds()))
 
@@ -170,11 +175,18 @@ class Elector(IntervalService[bool]):
             try:
                 async with asyncio.timeout(remaining):
                     await self._attempt_reelect(term)
+                self._outage.succeeded()
                 wait = self._config.elect_interval.total_seconds()
-            except Exception:
-                logger.exception("%s: lease renewal failed", self.name)
+            except Exception as exc:
+                self._failed("lease renewal", exc)
                 wait = min(1.0, max(0.0, term.deadline - time.monotonic()))
         await self._announce(False)
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        if is_database_error(exc):
+            self._outage.failed(exc)
+        else:
+            logger.exception("%s: %s failed", self.name, what)
 
     async def _wait_wakeup(self, seconds: float) -> bool:
         return await wait_event(self._wakeup, seconds)
@@ -221,9 +233,12 @@ class Elector(IntervalService[bool]):
         if term is not None:
             try:
                 await self._resign(term)
-            except Exception:
+            except Exception as exc:
                 # The lease then simply expires; followers take over after the TTL.
-                logger.exception("%s: resigning failed", self.name)
+                if is_database_error(exc):
+                    logger.warning("%s: resigning failed (%s); the lease will expire", self.name, describe_error(exc))
+                else:
+                    logger.exception("%s: resigning failed", self.name)
         await self._announce(False)
 
     async def _resign(self, term: _Term) -> None:

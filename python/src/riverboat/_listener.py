@@ -1,8 +1,10 @@
 """The listener (spec/09-notifications.md#listener): one dedicated connection LISTENing on
 ``<schema>.river_insert``, ``<schema>.river_control`` and ``<schema>.river_leadership``,
-handing payloads to subscribers by topic. After a drop it reconnects with backoff; the
-producers' polling keeps work flowing meanwhile, and subscribers to ``on_reconnect`` catch
-up on what was missed.
+handing payloads to subscribers by topic. Connecting, LISTEN and the ping of a quiet
+connection each have a deadline, so a half-open connection is noticed within
+``PING_INTERVAL`` plus the deadline. After a drop it reconnects with a backoff of at most
+a second; the producers' polling keeps work flowing meanwhile, and subscribers to
+``on_reconnect`` catch up on what was missed.
 """
 
 from __future__ import annotations
@@ -16,15 +18,17 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from riverboat._conninfo import with_connection_defaults
+from riverboat._db import Outage, db_deadline
+from riverboat._defaults import DATABASE_TIMEOUT_LISTENER_DEFAULT
 from riverboat._notify import Topic, channel, topic_of
 from riverboat._service import Service, TaskSet
 from riverboat._waiting import wait_event
 
 logger = logging.getLogger("riverboat")
 
+#: A connection quiet this long is pinged (River's interval).
 PING_INTERVAL = 5.0
-BACKOFF_START = 0.1
-BACKOFF_MAX = 5.0
 
 NotificationCallback = Callable[[str], Awaitable[None] | None]
 
@@ -32,8 +36,11 @@ NotificationCallback = Callable[[str], Awaitable[None] | None]
 class Listener(Service):
     name = "riverboat-listener"
 
-    def __init__(self, *, conninfo: str, schema: str) -> None:
-        self._conninfo = conninfo
+    def __init__(
+        self, *, conninfo: str, schema: str, timeout: float = DATABASE_TIMEOUT_LISTENER_DEFAULT.total_seconds()
+    ) -> None:
+        self._conninfo = with_connection_defaults(conninfo)
+        self._timeout = timeout
         self.schema = schema
         self._subscribers: dict[Topic, list[NotificationCallback]] = {topic: [] for topic in Topic}
         self._reconnect_callbacks: list[Callable[[], None]] = []
@@ -50,7 +57,7 @@ class Listener(Service):
         return lambda: callbacks.remove(callback) if callback in callbacks else None
 
     def on_reconnect(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` after every reconnection (not the first connection)."""
+        """Call ``callback`` after every connection but a first one that nothing failed before."""
         self._reconnect_callbacks.append(callback)
 
     async def start(self) -> None:
@@ -72,34 +79,37 @@ class Listener(Service):
         await self._connected.wait()
 
     async def _run(self) -> None:
-        backoff = BACKOFF_START
+        outage = Outage("listener")
         first = True
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
-                    for topic in Topic:
-                        await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel(self.schema, topic))))
+                async with db_deadline(self._timeout, "listener: connecting"):
+                    conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+                async with conn:
+                    async with db_deadline(self._timeout, "listener: LISTEN"):
+                        for topic in Topic:
+                            await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel(self.schema, topic))))
                     self.backend_pid = conn.info.backend_pid
                     self._connected.set()
+                    outage.succeeded()
                     if not first:
                         self._fire_reconnect()
                     first = False
-                    backoff = BACKOFF_START
                     await self._receive(conn)
             except asyncio.CancelledError:
                 raise
             except (psycopg.Error, OSError) as exc:
                 self._connected.clear()
-                logger.warning("listener: connection lost (%s); reconnecting in %.1fs", exc, backoff)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, BACKOFF_MAX)
+                first = False
+                await asyncio.sleep(outage.failed(exc))
 
     async def _receive(self, conn: psycopg.AsyncConnection[Any]) -> None:
         while True:
             async for notify in conn.notifies(timeout=PING_INTERVAL):
                 self._dispatch(notify.channel, notify.payload)
             # A quiet connection is pinged so a dead one is noticed.
-            await conn.execute("SELECT 1")
+            async with db_deadline(self._timeout, "listener: ping"):
+                await conn.execute("SELECT 1")
 
     def _dispatch(self, channel_name: str, payload: str) -> None:
         topic = topic_of(channel_name)

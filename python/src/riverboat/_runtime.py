@@ -17,13 +17,14 @@ from psycopg_pool import AsyncConnectionPool
 
 from riverboat._complete import BatchCompleter
 from riverboat._completion import Completion
+from riverboat._db import pooled
 from riverboat._defaults import THREAD_STOP_WAIT_DEFAULT
 from riverboat._execute import CANCELLED_REMOTELY, JobExecutor
 from riverboat._fetch import Producer
 from riverboat._listener import Listener
 from riverboat._notify import CancelNotice, PauseNotice, Topic, parse_control, parse_insert
 from riverboat._queries import query
-from riverboat._service import Lifecycle, start_all, stop_all
+from riverboat._service import Lifecycle, start_all, stop_all, stop_together
 from riverboat._settings import WorkSettings
 from riverboat.contract import Contract
 from riverboat.events import Event, event_kind
@@ -82,8 +83,14 @@ class Runtime:
         )
         stuck_jobs = StuckJobs(settings.job_stuck_handler)
         self.schema: str | None = schema
+        timeouts = settings.database_timeouts
+        self._work_seconds = timeouts.work.total_seconds()
         self.completer = BatchCompleter(
-            pool=pool, schema=schema, on_completed=self._completed, wants_rows=self.events.__bool__
+            pool=pool,
+            schema=schema,
+            on_completed=self._completed,
+            wants_rows=self.events.__bool__,
+            timeout=self._work_seconds,
         )
         self.producers: dict[str, Producer] = {
             name: Producer(
@@ -96,12 +103,15 @@ class Runtime:
                 completer=self.completer,
                 stuck_jobs=stuck_jobs,
                 poll_only=settings.poll_only,
+                timeout=self._work_seconds,
             )
             for name, config in settings.queues.items()
         }
         #: Subscribe here (``listener.subscribe(topic, callback)``) for raw payloads; in
         #: poll-only mode nothing arrives. Services may subscribe before ``start``.
-        self.listener = Listener(conninfo=listener_conninfo, schema=schema or "public")
+        self.listener = Listener(
+            conninfo=listener_conninfo, schema=schema or "public", timeout=timeouts.listener.total_seconds()
+        )
         if not settings.poll_only:
             self.listener.subscribe(Topic.INSERT, self._on_insert)
             self.listener.subscribe(Topic.CONTROL, self._on_control)
@@ -123,7 +133,8 @@ class Runtime:
         if self._started:
             return
         if self._configured_schema is None:
-            async with self.pool.connection() as conn:
+            seconds = self._work_seconds
+            async with pooled(self.pool, seconds, "reading the current schema", pool_wait=seconds) as conn:
                 row = await (await conn.execute(query("current_schema", None))).fetchone()
             self.schema = row[0] if row and row[0] else "public"
             self.listener.schema = self.schema
@@ -136,7 +147,8 @@ class Runtime:
         await self._stop(cancel=False)
 
     async def stop_and_cancel(self) -> None:
-        """Stop at once: running jobs are cancelled (and retried later), completions flushed."""
+        """Stop at once: running jobs are cancelled (and retried later), completions flushed
+        (for ``HURRY_DEADLINE`` at most if the database doesn't take them)."""
         await self._stop(cancel=True)
 
     def cancel_job(self, job_id: int, reason: str = CANCELLED_REMOTELY) -> bool:
@@ -148,6 +160,8 @@ class Runtime:
         return sum(p.running_count for p in self.producers.values())
 
     async def _stop(self, *, cancel: bool) -> None:
+        if cancel:
+            self.completer.hurry()
         if not self._started:
             # A stop is already waiting for jobs: cancelling them lets it finish.
             if cancel:
@@ -156,10 +170,10 @@ class Runtime:
         self._started = False
         self._cancel_now.clear()
         # Fetching stops first, so no job starts while services wind down.
-        await stop_all(list(self.producers.values()))
+        await stop_together(list(self.producers.values()))
         await stop_all(list(reversed(self._services)))
         await self._wait_for_jobs(cancel=cancel)
-        await stop_all([self.listener, self.completer])
+        await stop_together([self.listener, self.completer])
         for producer in self.producers.values():
             producer.close()
 

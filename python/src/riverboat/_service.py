@@ -4,7 +4,9 @@ elector, maintenance, the runtime that holds them).
 Every part has ``async start()`` and ``async stop()`` (the ``Lifecycle`` protocol):
 starting a started part and stopping a stopped one do nothing. Parts are started with
 ``start_all``, which stops the parts it already started when a later one fails to start,
-so a failed start leaves nothing running.
+so a failed start leaves nothing running. Stopping never waits on the network: a task
+still running ``STOP_GRACE`` after it was cancelled is cancelled again, which makes psycopg
+close a connection it was still trying to cancel a statement on.
 
 Most parts are a ``Service``: one named asyncio task running ``_run()``, supervised so that
 no exception in it is lost: an unexpected one is logged with its traceback and ``_run``
@@ -27,6 +29,9 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import psycopg
 
+from riverboat._conninfo import with_connection_defaults
+from riverboat._db import Outage, is_database_error
+
 logger = logging.getLogger("riverboat")
 
 R = TypeVar("R")
@@ -36,6 +41,8 @@ START_STAGGER_MAX = timedelta(seconds=1)
 # How long a service whose loop failed unexpectedly waits before running it again.
 RESTART_BACKOFF_START = 1.0
 RESTART_BACKOFF_MAX = 30.0
+#: How long a cancelled task may take to end before it is cancelled again.
+STOP_GRACE = 1.0
 
 ConnectionSource = Callable[[], AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]]
 """Gives a connection for one unit of work: ``AsyncConnectionPool.connection`` fits, as does
@@ -43,7 +50,9 @@ ConnectionSource = Callable[[], AbstractAsyncContextManager[psycopg.AsyncConnect
 
 
 def connect_each_time(conninfo: str) -> ConnectionSource:
-    """A ``ConnectionSource`` that opens a fresh autocommit connection per use."""
+    """A ``ConnectionSource`` that opens a fresh autocommit connection per use (with
+    riverboat's connection defaults)."""
+    conninfo = with_connection_defaults(conninfo)
 
     @asynccontextmanager
     async def source() -> AsyncIterator[psycopg.AsyncConnection[Any]]:
@@ -77,10 +86,19 @@ async def start_all(parts: Sequence[Lifecycle]) -> None:
 async def stop_all(parts: Sequence[Lifecycle]) -> None:
     """Stop ``parts`` in order; one that fails to stop is logged and the others still stop."""
     for part in parts:
-        try:
-            await part.stop()
-        except Exception:
-            logger.exception("stopping %s failed", getattr(part, "name", type(part).__name__))
+        await _stop_logged(part)
+
+
+async def stop_together(parts: Sequence[Lifecycle]) -> None:
+    """Stop ``parts`` at the same time (their stops don't depend on each other)."""
+    await asyncio.gather(*(_stop_logged(part) for part in parts))
+
+
+async def _stop_logged(part: Lifecycle) -> None:
+    try:
+        await part.stop()
+    except Exception:
+        logger.exception("stopping %s failed", getattr(part, "name", type(part).__name__))
 
 
 class Service(ABC):
@@ -142,16 +160,16 @@ class Service(ABC):
 
 
 async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
-    """Cancel ``task`` and wait for it to end; what it raised while ending is logged, not lost."""
+    """Cancel ``task`` and wait for it to end, cancelling it again every ``STOP_GRACE`` it
+    takes; what it raised while ending is logged, not lost."""
     task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        current = asyncio.current_task()
-        if current is not None and current.cancelling():
-            raise
-    except Exception:
-        logger.exception("%s: failed while stopping", task.get_name())
+    while not (await asyncio.wait({task}, timeout=STOP_GRACE))[0]:
+        logger.warning(
+            "%s: still running %.0f s after being cancelled; cancelling it again", task.get_name(), STOP_GRACE
+        )
+        task.cancel()
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        logger.error("%s: failed while stopping", task.get_name(), exc_info=exc)
 
 
 class IntervalService(Service, Generic[R]):
@@ -161,6 +179,7 @@ class IntervalService(Service, Generic[R]):
 
     def __init__(self, *, stagger: bool = True) -> None:
         self._stagger = stagger
+        self._outage = Outage(self.name)
 
     @property
     @abstractmethod
@@ -183,12 +202,17 @@ class IntervalService(Service, Generic[R]):
 
     async def _run_logged(self) -> R | None:
         try:
-            return await self.run_once()
+            result = await self.run_once()
         except asyncio.CancelledError:
             raise
-        except Exception:
-            logger.exception("%s: run failed; retrying after %s", self.name, self.interval)
+        except Exception as exc:
+            if is_database_error(exc):
+                self._outage.failed(exc)
+            else:
+                logger.exception("%s: run failed; retrying after %s", self.name, self.interval)
             return None
+        self._outage.succeeded()
+        return result
 
 
 class TaskSet:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from riverboat._db import DatabaseTimeouts
 from riverboat._defaults import (
     JOB_STUCK_THRESHOLD_DEFAULT,
     JOB_TIMEOUT_DEFAULT,
@@ -69,6 +70,7 @@ class WorkSettings:
     job_stuck_threshold: timedelta
     job_stuck_handler: JobStuckHandler | None
     events: Events
+    database_timeouts: DatabaseTimeouts
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,19 @@ class ClientSettings:
     #: Around inserts, and (for a working client) around work, before a worker's own.
     middleware: tuple[Middleware, ...]
     hooks: tuple[Hook, ...]
+    database_timeouts: DatabaseTimeouts
     work: WorkSettings | None
+
+
+def validate_database_timeouts(timeouts: DatabaseTimeouts | None) -> DatabaseTimeouts:
+    """``timeouts`` (``None``: the defaults), each a positive duration."""
+    if timeouts is None:
+        return DatabaseTimeouts()
+    if not isinstance(timeouts, DatabaseTimeouts):
+        raise ValidationError("database_timeouts", "type", "must be a riverboat.DatabaseTimeouts", timeouts)
+    for field in fields(timeouts):
+        validate_duration(f"database_timeouts.{field.name}", getattr(timeouts, field.name))
+    return timeouts
 
 
 def client_settings(
@@ -93,19 +107,22 @@ def client_settings(
     contract: Contract | None = None,
     middleware: Sequence[Middleware] = (),
     hooks: Sequence[Hook] = (),
+    database_timeouts: DatabaseTimeouts | None = None,
     **work: Any,
 ) -> ClientSettings:
     """Validate a client's whole configuration; ``work`` holds the working client's settings
     (the keyword arguments of ``work_settings``)."""
     if contract is not None and not isinstance(contract, Contract):
         raise ValidationError("contract", "type", "must be a riverboat.Contract", contract)
+    timeouts = validate_database_timeouts(database_timeouts)
     return ClientSettings(
         schema=None if schema is None else validate_schema_name(schema),
         defaults=ClientDefaults(queue=queue, priority=priority, max_attempts=max_attempts),
         contract=contract,
         middleware=validate_plugins("middleware", middleware, Middleware),
         hooks=validate_plugins("hooks", hooks, Hook),
-        work=work_settings(**work),
+        database_timeouts=timeouts,
+        work=work_settings(**work, database_timeouts=timeouts),
     )
 
 
@@ -127,6 +144,7 @@ def work_settings(
     error_handler: ErrorHandler | None = None,
     job_stuck_threshold: timedelta = JOB_STUCK_THRESHOLD_DEFAULT,
     job_stuck_handler: JobStuckHandler | None = None,
+    database_timeouts: DatabaseTimeouts | None = None,
 ) -> WorkSettings | None:
     """The settings of a working client, or ``None`` for an insert-only one (no queues and
     no workers). Every value is checked, whether or not the client works: a bad setting is
@@ -196,4 +214,5 @@ def work_settings(
         job_stuck_threshold=job_stuck_threshold,
         job_stuck_handler=job_stuck_handler,
         events=Events(),
+        database_timeouts=validate_database_timeouts(database_timeouts),
     )

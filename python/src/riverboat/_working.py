@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from psycopg_pool import AsyncConnectionPool
 
+from riverboat._db import pooled
 from riverboat._leader import Elector
 from riverboat._maintenance.job_cleaner import JobCleanerConfig
 from riverboat._maintenance.job_rescuer import JobRescuerConfig
@@ -28,7 +29,7 @@ from riverboat._maintenance.queue_maintainer import QueueMaintainer, standard_se
 from riverboat._notify import Topic
 from riverboat._retry import RetryPolicy
 from riverboat._runtime import Runtime
-from riverboat._service import Lifecycle
+from riverboat._service import ConnectionSource, Lifecycle
 from riverboat._settings import WorkSettings
 from riverboat.contract import Contract
 from riverboat.errors import ValidationError
@@ -65,12 +66,17 @@ class Working:
             )
         self.elector: Elector | None = None
         services: list[Lifecycle] = []
+        timeouts = settings.database_timeouts
         if settings.leader_election:
-            self.elector = Elector(connect=pool.connection, client_id=settings.client_id, schema=schema)
+            self.elector = Elector(
+                connect=_timed(pool, timeouts.leader.total_seconds(), "leader"),
+                client_id=settings.client_id,
+                schema=schema,
+            )
             maintainer = QueueMaintainer(
                 elector=self.elector,
                 services=standard_services(
-                    connect=pool.connection,
+                    connect=_timed(pool, timeouts.maintenance.total_seconds(), "maintenance"),
                     schema=schema,
                     next_retry=self._next_retry_now(settings.retry_policy),
                     is_known_kind=settings.workers.__contains__,
@@ -132,6 +138,11 @@ class Working:
 
     async def stop_and_cancel(self) -> None:
         await self.runtime.stop_and_cancel()
+
+
+def _timed(pool: AsyncConnectionPool[Any], seconds: float, what: str) -> ConnectionSource:
+    """Connections from ``pool`` for units of work that each give up after ``seconds``."""
+    return lambda: pooled(pool, seconds, what)
 
 
 class Workable(Lifecycle, Protocol):

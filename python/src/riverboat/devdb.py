@@ -195,6 +195,22 @@ class DevDatabase:
                 "--encoding=UTF8", "--locale=C", "--no-sync",
             )  # fmt: skip
         port = _free_loopback_port()
+        self._start_server(port)
+        self._state_path().write_text(json.dumps({"port": port}))
+        self._ensure_database(port)
+        return self.url()
+
+    def restart(self, *, down_for: float = 0.0) -> None:
+        """Stop the server fast (open connections are cut), keep it down ``down_for``
+        seconds, and start it again on the same port."""
+        state = self._read_state()
+        if state is None or not self.is_running():
+            raise DevDatabaseError(f"no development database is running in {self.data_dir}")
+        self.stop()
+        time.sleep(down_for)
+        self._start_server(state["port"])
+
+    def _start_server(self, port: int) -> None:
         settings = [
             f"port={port}",
             "listen_addresses=127.0.0.1",
@@ -207,9 +223,6 @@ class DevDatabase:
             "pg_ctl", "start", "-D", str(self.pgdata), "-w", "-t", str(_START_TIMEOUT_SECONDS),
             "-l", str(self.log_file), "-o", options,
         )  # fmt: skip
-        self._state_path().write_text(json.dumps({"port": port}))
-        self._ensure_database(port)
-        return self.url()
 
     def _ensure_database(self, port: int) -> None:
         import psycopg  # noqa: PLC0415 - keeps `riverboat dev-db status` free of driver start-up cost

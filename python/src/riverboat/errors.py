@@ -185,6 +185,18 @@ def _describe_versions(versions: list[int]) -> str:
     return ", ".join(f"{r[0]:03d}" if len(r) == 1 else f"{r[0]:03d}..{r[-1]:03d}" for r in runs)
 
 
+class DatabaseTimeoutError(RiverboatError, TimeoutError):
+    """The database did not answer a call within its deadline (``DatabaseTimeouts``); the
+    call was given up and its connection closed or cancelled, never reused mid-statement."""
+
+    code: ClassVar[str] = "database_timeout"
+
+    def __init__(self, what: str, seconds: float) -> None:
+        self.what = what
+        self.seconds = seconds
+        super().__init__(f"{what}: no answer from the database within {seconds:.3g} s")
+
+
 class DevDatabaseError(RiverboatError):
     """The development database could not be started, stopped or found."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager, nullcontext
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -23,13 +23,13 @@ from psycopg_pool import AsyncConnectionPool
 
 from riverboat._async import admin
 from riverboat._completion import Completion, set_state_params
+from riverboat._db import POOL_CLOSE_TIMEOUT, DatabaseTimeouts, async_owned_pool, db_deadline
 from riverboat._defaults import (
     CANCELLED_JOB_RETENTION_DEFAULT,
     COMPLETED_JOB_RETENTION_DEFAULT,
     DISCARDED_JOB_RETENTION_DEFAULT,
     JOB_STUCK_THRESHOLD_DEFAULT,
     MAX_ATTEMPTS_DEFAULT,
-    OWNED_POOL_MAX_SIZE,
     PRIORITY_DEFAULT,
     QUEUE_DEFAULT,
     Retention,
@@ -77,9 +77,12 @@ class AsyncClientBase:
     """Inserts jobs into ``river_job`` the way River Go does, and administers jobs and queues.
 
     ``pool_or_conninfo`` is a pool the caller owns, or a conninfo string for a pool this
-    client owns and closes in ``close()``. ``schema`` (default: the connection's
-    search_path) holds River's tables. ``queue``, ``max_attempts`` and ``priority`` are
-    the client's insert defaults. With a ``contract``, args are checked against it first.
+    client owns and closes in ``close()`` (its connections get a connect timeout, TCP
+    keepalives and ``tcp_user_timeout`` unless the conninfo sets them). ``schema`` (default:
+    the connection's search_path) holds River's tables. ``queue``, ``max_attempts`` and
+    ``priority`` are the client's insert defaults. With a ``contract``, args are checked
+    against it first. ``database_timeouts`` bounds how long each kind of database call
+    waits (``DatabaseTimeouts``; River's timeouts by default).
 
     Working (only with ``queues`` and ``workers``; otherwise the client only inserts):
     ``client_id`` (at most 100 characters; default host name and start time),
@@ -108,6 +111,7 @@ class AsyncClientBase:
         max_attempts: int = MAX_ATTEMPTS_DEFAULT,
         priority: int = PRIORITY_DEFAULT,
         contract: Contract | None = None,
+        database_timeouts: DatabaseTimeouts | None = None,
         queues: Mapping[str, QueueConfig] | None = None,
         workers: Workers | None = None,
         client_id: str | None = None,
@@ -133,6 +137,7 @@ class AsyncClientBase:
             max_attempts=max_attempts,
             priority=priority,
             contract=contract,
+            database_timeouts=database_timeouts,
             queues=queues,
             workers=workers,
             client_id=client_id,
@@ -165,12 +170,10 @@ class AsyncClientBase:
         self._schema = settings.schema
         self._defaults = settings.defaults
         self._contract = settings.contract
+        self._insert_seconds = settings.database_timeouts.insert.total_seconds()
+        self._admin_seconds = settings.database_timeouts.admin.total_seconds()
         if isinstance(pool_or_conninfo, str):
-            # Autocommit: inserts open their own transaction, and the worker's statements
-            # must not leave one open on a pooled connection.
-            self._pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-                pool_or_conninfo, min_size=1, max_size=OWNED_POOL_MAX_SIZE, open=False, kwargs={"autocommit": True}
-            )
+            self._pool: AsyncConnectionPool[Any] = async_owned_pool(pool_or_conninfo, settings.database_timeouts)
             self._owns_pool = True
         elif isinstance(pool_or_conninfo, AsyncConnectionPool):
             self._pool = pool_or_conninfo
@@ -196,7 +199,7 @@ class AsyncClientBase:
     async def close(self) -> None:
         """Close the pool if this client created it; a caller's pool is left open."""
         if self._owns_pool:
-            await self._pool.close()
+            await self._pool.close(timeout=POOL_CLOSE_TIMEOUT)
 
     async def _ready_pool(self) -> AsyncConnectionPool[Any]:
         if self._owns_pool:
@@ -204,10 +207,14 @@ class AsyncClientBase:
         return self._pool
 
     @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[AsyncConnection[Any]]:
+    async def _connection(self, seconds: float, what: str) -> AsyncIterator[AsyncConnection[Any]]:
+        """A pooled connection for one call that gives up after ``seconds``."""
         pool = await self._ready_pool()
-        async with pool.connection() as conn:
+        async with db_deadline(seconds, what), pool.connection(timeout=seconds) as conn:
             yield conn
+
+    def _admin(self, what: str) -> AbstractAsyncContextManager[AsyncConnection[Any]]:
+        return self._connection(self._admin_seconds, what)
 
     def _prepare(
         self, items: Sequence[InsertManyItem], extra_metadata: Sequence[Mapping[str, Any]] | None = None
@@ -265,7 +272,7 @@ class AsyncClientBase:
         """Insert jobs in one transaction of their own; results in input order."""
         rows = self._prepare_each(items)
         # A bad job raises while earlier chunks are sent; the transaction, ours alone, rolls back.
-        async with self._connection() as conn:
+        async with self._connection(self._insert_seconds, "insert") as conn:
             return await self._insert_rows(conn, items, rows)
 
     async def insert_many_tx(self, conn: AsyncTxConnection, items: Sequence[InsertManyItem]) -> list[InsertResult]:
@@ -273,14 +280,15 @@ class AsyncClientBase:
         conn = await async_tx_connection(conn)
         # Every job is checked first: a failed statement would abort the caller's transaction.
         rows = self._prepare(items)
-        return await self._insert_rows(conn, items, rows)
+        async with db_deadline(self._insert_seconds, "insert"):
+            return await self._insert_rows(conn, items, rows)
 
     async def insert_many_fast(self, items: Sequence[InsertManyItem]) -> int:
         """Insert non-unique jobs with COPY in a transaction of their own; returns the count."""
         rows = self._prepare_each(items)
         # Rows are made while COPY streams the earlier ones, so the server works beside
         # us; a bad job raises mid-COPY and its transaction, ours alone, rolls back.
-        async with self._connection() as conn:
+        async with self._connection(self._insert_seconds, "insert") as conn:
             return await self._copy_rows(conn, items, rows)
 
     async def insert_many_fast_tx(self, conn: AsyncTxConnection, items: Sequence[InsertManyItem]) -> int:
@@ -288,7 +296,8 @@ class AsyncClientBase:
         conn = await async_tx_connection(conn)
         # Every job is checked first: a failed COPY would abort the caller's transaction.
         rows = self._prepare(items)
-        return await self._copy_rows(conn, items, rows)
+        async with db_deadline(self._insert_seconds, "insert"):
+            return await self._copy_rows(conn, items, rows)
 
     async def _insert_periodic(self, inserts: Sequence[PeriodicInsert]) -> list[InsertResult]:
         """Insert what the periodic job enqueuer built: at its run time unless the job's
@@ -304,7 +313,7 @@ class AsyncClientBase:
                 InsertManyParams(periodic.args, replace(opts, scheduled_at=opts.scheduled_at or periodic.scheduled_at))
             )
         rows = self._prepare(items, [periodic.metadata for periodic in inserts])
-        async with self._connection() as conn:
+        async with self._connection(self._insert_seconds, "insert") as conn:
             return await self._insert_rows(conn, items, rows)
 
     async def _insert_rows(
@@ -372,134 +381,148 @@ class AsyncClientBase:
 
     async def job_get(self, job_id: int) -> Job:
         """The job with ``job_id``; ``JobNotFoundError`` if there is none."""
-        async with self._connection() as conn:
+        async with self._admin("job_get") as conn:
             return await self.job_get_tx(conn, job_id)
 
     async def job_get_tx(self, conn: AsyncConnection[Any], job_id: int) -> Job:
         """``job_get`` in the caller's transaction."""
-        return await admin.job_get(conn, self._schema, job_id)
+        async with db_deadline(self._admin_seconds, "job_get"):
+            return await admin.job_get(conn, self._schema, job_id)
 
     async def job_list(self, params: JobListParams | None = None) -> JobListResult:
         """One page of jobs matching ``params``; ``result.next_cursor`` (as ``params.cursor``) fetches the next."""
-        async with self._connection() as conn:
+        async with self._admin("job_list") as conn:
             return await self.job_list_tx(conn, params)
 
     async def job_list_tx(self, conn: AsyncConnection[Any], params: JobListParams | None = None) -> JobListResult:
         """``job_list`` in the caller's transaction."""
-        return await admin.job_list(conn, self._schema, params)
+        async with db_deadline(self._admin_seconds, "job_list"):
+            return await admin.job_list(conn, self._schema, params)
 
     async def job_cancel(self, job_id: int) -> Job:
         """Cancel a job (a running one is asked to stop, wherever it runs); returns its row."""
-        async with self._connection() as conn:
+        async with self._admin("job_cancel") as conn:
             return await self.job_cancel_tx(conn, job_id)
 
     async def job_cancel_tx(self, conn: AsyncConnection[Any], job_id: int) -> Job:
         """``job_cancel`` in the caller's transaction: the change and the notification that
         asks a running job to stop take effect when it commits."""
-        return await admin.job_cancel(conn, self._schema, job_id)
+        async with db_deadline(self._admin_seconds, "job_cancel"):
+            return await admin.job_cancel(conn, self._schema, job_id)
 
     async def job_retry(self, job_id: int) -> Job:
         """Make a job available to run now; returns its row."""
-        async with self._connection() as conn:
+        async with self._admin("job_retry") as conn:
             return await self.job_retry_tx(conn, job_id)
 
     async def job_retry_tx(self, conn: AsyncConnection[Any], job_id: int) -> Job:
         """``job_retry`` in the caller's transaction."""
-        return await admin.job_retry(conn, self._schema, job_id)
+        async with db_deadline(self._admin_seconds, "job_retry"):
+            return await admin.job_retry(conn, self._schema, job_id)
 
     async def job_delete(self, job_id: int) -> Job:
         """Delete a job that is not running; returns the deleted row."""
-        async with self._connection() as conn:
+        async with self._admin("job_delete") as conn:
             return await self.job_delete_tx(conn, job_id)
 
     async def job_delete_tx(self, conn: AsyncConnection[Any], job_id: int) -> Job:
         """``job_delete`` in the caller's transaction."""
-        return await admin.job_delete(conn, self._schema, job_id)
+        async with db_deadline(self._admin_seconds, "job_delete"):
+            return await admin.job_delete(conn, self._schema, job_id)
 
     async def job_delete_many(self, params: JobListParams, *, unsafe_all: bool = False) -> list[Job]:
         """Delete up to ``params.limit`` jobs matching its filters (never running ones); with
         no filter, only when ``unsafe_all`` is true."""
-        async with self._connection() as conn:
+        async with self._admin("job_delete_many") as conn:
             return await self.job_delete_many_tx(conn, params, unsafe_all=unsafe_all)
 
     async def job_delete_many_tx(
         self, conn: AsyncConnection[Any], params: JobListParams, *, unsafe_all: bool = False
     ) -> list[Job]:
         """``job_delete_many`` in the caller's transaction."""
-        return await admin.job_delete_many(conn, self._schema, params, unsafe_all=unsafe_all)
+        async with db_deadline(self._admin_seconds, "job_delete_many"):
+            return await admin.job_delete_many(conn, self._schema, params, unsafe_all=unsafe_all)
 
     async def job_update(self, job_id: int, *, output: Any = None) -> Job:
         """Set a job's output (``metadata.output``), River's JobUpdate. Inside ``work`` of
         that job and without ``output``, writes the output recorded so far."""
-        async with self._connection() as conn:
+        async with self._admin("job_update") as conn:
             return await self.job_update_tx(conn, job_id, output=output)
 
     async def job_update_tx(self, conn: AsyncConnection[Any], job_id: int, *, output: Any = None) -> Job:
         """``job_update`` in the caller's transaction."""
-        return await admin.job_update(conn, self._schema, job_id, output)
+        async with db_deadline(self._admin_seconds, "job_update"):
+            return await admin.job_update(conn, self._schema, job_id, output)
 
     async def queue_get(self, name: str) -> Queue:
         """The queue named ``name``; ``QueueNotFoundError`` if no client registered it."""
-        async with self._connection() as conn:
+        async with self._admin("queue_get") as conn:
             return await self.queue_get_tx(conn, name)
 
     async def queue_get_tx(self, conn: AsyncConnection[Any], name: str) -> Queue:
         """``queue_get`` in the caller's transaction."""
-        return await admin.queue_get(conn, self._schema, name)
+        async with db_deadline(self._admin_seconds, "queue_get"):
+            return await admin.queue_get(conn, self._schema, name)
 
     async def queue_list(self, limit: int = QUEUE_LIST_LIMIT_DEFAULT) -> list[Queue]:
         """Registered queues by name."""
-        async with self._connection() as conn:
+        async with self._admin("queue_list") as conn:
             return await self.queue_list_tx(conn, limit)
 
     async def queue_list_tx(self, conn: AsyncConnection[Any], limit: int = QUEUE_LIST_LIMIT_DEFAULT) -> list[Queue]:
         """``queue_list`` in the caller's transaction."""
-        return await admin.queue_list(conn, self._schema, limit)
+        async with db_deadline(self._admin_seconds, "queue_list"):
+            return await admin.queue_list(conn, self._schema, limit)
 
     async def queue_pause(self, name: str) -> None:
         """Pause a queue (``'*'``: every queue) for every client, River Go's included."""
-        async with self._connection() as conn:
+        async with self._admin("queue_pause") as conn:
             await self.queue_pause_tx(conn, name)
 
     async def queue_pause_tx(self, conn: AsyncConnection[Any], name: str) -> None:
         """``queue_pause`` in the caller's transaction: producers hear of it when it commits."""
-        await admin.queue_pause(conn, self._schema, name)
+        async with db_deadline(self._admin_seconds, "queue_pause"):
+            await admin.queue_pause(conn, self._schema, name)
 
     async def queue_resume(self, name: str) -> None:
         """Resume a paused queue (``'*'``: every queue)."""
-        async with self._connection() as conn:
+        async with self._admin("queue_resume") as conn:
             await self.queue_resume_tx(conn, name)
 
     async def queue_resume_tx(self, conn: AsyncConnection[Any], name: str) -> None:
         """``queue_resume`` in the caller's transaction."""
-        await admin.queue_resume(conn, self._schema, name)
+        async with db_deadline(self._admin_seconds, "queue_resume"):
+            await admin.queue_resume(conn, self._schema, name)
 
     async def queue_update(self, name: str, metadata: dict[str, Any]) -> Queue:
         """Replace a queue's metadata."""
-        async with self._connection() as conn:
+        async with self._admin("queue_update") as conn:
             return await self.queue_update_tx(conn, name, metadata)
 
     async def queue_update_tx(self, conn: AsyncConnection[Any], name: str, metadata: dict[str, Any]) -> Queue:
         """``queue_update`` in the caller's transaction."""
-        return await admin.queue_update(conn, self._schema, name, metadata)
+        async with db_deadline(self._admin_seconds, "queue_update"):
+            return await admin.queue_update(conn, self._schema, name, metadata)
 
     async def leader_get(self) -> LeaderRow | None:
         """The elected leader, River Go or riverboat, or ``None``."""
-        async with self._connection() as conn:
+        async with self._admin("leader_get") as conn:
             return await self.leader_get_tx(conn)
 
     async def leader_get_tx(self, conn: AsyncConnection[Any]) -> LeaderRow | None:
         """``leader_get`` in the caller's transaction."""
-        return await admin.leader_get(conn, self._schema)
+        async with db_deadline(self._admin_seconds, "leader_get"):
+            return await admin.leader_get(conn, self._schema)
 
     async def leader_request_resign(self) -> None:
         """Ask the current leader to step down and re-run election."""
-        async with self._connection() as conn:
+        async with self._admin("leader_request_resign") as conn:
             await self.leader_request_resign_tx(conn)
 
     async def leader_request_resign_tx(self, conn: AsyncConnection[Any]) -> None:
         """``leader_request_resign`` in the caller's transaction: sent when it commits."""
-        await admin.leader_request_resign(conn, self._schema)
+        async with db_deadline(self._admin_seconds, "leader_request_resign"):
+            await admin.leader_request_resign(conn, self._schema)
 
     async def complete_tx(self, conn: AsyncTxConnection, job: WorkJob[Any] | Job) -> Job:
         """Complete the job being worked inside the caller's transaction on ``conn``, so the
@@ -525,7 +548,8 @@ class AsyncClientBase:
         )
         async with fast_json(conn.cursor(row_factory=dict_row)) as cur:
             await cur.execute(
-                query("job_set_state_if_running_many", self._schema), set_state_params([completion], read_rows=True)
+                query("job_set_state_if_running_many", self._schema),
+                set_state_params([completion], read_rows=True, attempted_at=[row.attempted_at]),
             )
             stored = await cur.fetchone()
         if stored is None or not stored["was_running"]:

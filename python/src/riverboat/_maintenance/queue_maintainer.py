@@ -13,7 +13,7 @@ from riverboat._maintenance.job_rescuer import JobRescuer, JobRescuerConfig, Kno
 from riverboat._maintenance.job_scheduler import JobScheduler, JobSchedulerConfig
 from riverboat._maintenance.periodic_job_enqueuer import InsertMany, PeriodicJobEnqueuer
 from riverboat._maintenance.queue_cleaner import QueueCleaner, QueueCleanerConfig
-from riverboat._service import ConnectionSource, IntervalService, start_all, stop_all
+from riverboat._service import ConnectionSource, IntervalService, start_all, stop_together
 from riverboat.errors import ValidationError
 from riverboat.periodic import PeriodicJob
 
@@ -39,7 +39,7 @@ class QueueMaintainer:
             if is_leader:
                 await start_all(self._services)
             else:
-                await stop_all(self._services)
+                await stop_together(self._services)
 
     async def start(self) -> None:
         """Nothing runs until leadership is gained; present for the service shape."""

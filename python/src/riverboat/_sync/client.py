@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Iterable, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -24,13 +24,13 @@ from psycopg_pool import ConnectionPool
 
 from riverboat._sync import admin
 from riverboat._completion import Completion, set_state_params
+from riverboat._db import POOL_CLOSE_TIMEOUT, DatabaseTimeouts, owned_pool, socket_deadline
 from riverboat._defaults import (
     CANCELLED_JOB_RETENTION_DEFAULT,
     COMPLETED_JOB_RETENTION_DEFAULT,
     DISCARDED_JOB_RETENTION_DEFAULT,
     JOB_STUCK_THRESHOLD_DEFAULT,
     MAX_ATTEMPTS_DEFAULT,
-    OWNED_POOL_MAX_SIZE,
     PRIORITY_DEFAULT,
     QUEUE_DEFAULT,
     Retention,
@@ -78,9 +78,12 @@ class ClientBase:
     """Inserts jobs into ``river_job`` the way River Go does, and administers jobs and queues.
 
     ``pool_or_conninfo`` is a pool the caller owns, or a conninfo string for a pool this
-    client owns and closes in ``close()``. ``schema`` (default: the connection's
-    search_path) holds River's tables. ``queue``, ``max_attempts`` and ``priority`` are
-    the client's insert defaults. With a ``contract``, args are checked against it first.
+    client owns and closes in ``close()`` (its connections get a connect timeout, TCP
+    keepalives and ``tcp_user_timeout`` unless the conninfo sets them). ``schema`` (default:
+    the connection's search_path) holds River's tables. ``queue``, ``max_attempts`` and
+    ``priority`` are the client's insert defaults. With a ``contract``, args are checked
+    against it first. ``database_timeouts`` bounds how long each kind of database call
+    waits (``DatabaseTimeouts``; River's timeouts by default).
 
     Working (only with ``queues`` and ``workers``; otherwise the client only inserts):
     ``client_id`` (at most 100 characters; default host name and start time),
@@ -109,6 +112,7 @@ class ClientBase:
         max_attempts: int = MAX_ATTEMPTS_DEFAULT,
         priority: int = PRIORITY_DEFAULT,
         contract: Contract | None = None,
+        database_timeouts: DatabaseTimeouts | None = None,
         queues: Mapping[str, QueueConfig] | None = None,
         workers: Workers | None = None,
         client_id: str | None = None,
@@ -134,6 +138,7 @@ class ClientBase:
             max_attempts=max_attempts,
             priority=priority,
             contract=contract,
+            database_timeouts=database_timeouts,
             queues=queues,
             workers=workers,
             client_id=client_id,
@@ -166,12 +171,10 @@ class ClientBase:
         self._schema = settings.schema
         self._defaults = settings.defaults
         self._contract = settings.contract
+        self._insert_seconds = settings.database_timeouts.insert.total_seconds()
+        self._admin_seconds = settings.database_timeouts.admin.total_seconds()
         if isinstance(pool_or_conninfo, str):
-            # Autocommit: inserts open their own transaction, and the worker's statements
-            # must not leave one open on a pooled connection.
-            self._pool: ConnectionPool[Any] = ConnectionPool(
-                pool_or_conninfo, min_size=1, max_size=OWNED_POOL_MAX_SIZE, open=False, kwargs={"autocommit": True}
-            )
+            self._pool: ConnectionPool[Any] = owned_pool(pool_or_conninfo, settings.database_timeouts)
             self._owns_pool = True
         elif isinstance(pool_or_conninfo, ConnectionPool):
             self._pool = pool_or_conninfo
@@ -197,7 +200,7 @@ class ClientBase:
     def close(self) -> None:
         """Close the pool if this client created it; a caller's pool is left open."""
         if self._owns_pool:
-            self._pool.close()
+            self._pool.close(timeout=POOL_CLOSE_TIMEOUT)
 
     def _ready_pool(self) -> ConnectionPool[Any]:
         if self._owns_pool:
@@ -205,10 +208,14 @@ class ClientBase:
         return self._pool
 
     @contextmanager
-    def _connection(self) -> Iterator[Connection[Any]]:
+    def _connection(self, seconds: float, what: str) -> Iterator[Connection[Any]]:
+        """A pooled connection for one call that gives up after ``seconds``."""
         pool = self._ready_pool()
-        with pool.connection() as conn:
+        with socket_deadline(seconds, what), pool.connection(timeout=seconds) as conn:
             yield conn
+
+    def _admin(self, what: str) -> AbstractContextManager[Connection[Any]]:
+        return self._connection(self._admin_seconds, what)
 
     def _prepare(
         self, items: Sequence[InsertManyItem], extra_metadata: Sequence[Mapping[str, Any]] | None = None
@@ -266,7 +273,7 @@ class ClientBase:
         """Insert jobs in one transaction of their own; results in input order."""
         rows = self._prepare_each(items)
         # A bad job raises while earlier chunks are sent; the transaction, ours alone, rolls back.
-        with self._connection() as conn:
+        with self._connection(self._insert_seconds, "insert") as conn:
             return self._insert_rows(conn, items, rows)
 
     def insert_many_tx(self, conn: TxConnection, items: Sequence[InsertManyItem]) -> list[InsertResult]:
@@ -274,14 +281,15 @@ class ClientBase:
         conn = tx_connection(conn)
         # Every job is checked first: a failed statement would abort the caller's transaction.
         rows = self._prepare(items)
-        return self._insert_rows(conn, items, rows)
+        with socket_deadline(self._insert_seconds, "insert"):
+            return self._insert_rows(conn, items, rows)
 
     def insert_many_fast(self, items: Sequence[InsertManyItem]) -> int:
         """Insert non-unique jobs with COPY in a transaction of their own; returns the count."""
         rows = self._prepare_each(items)
         # Rows are made while COPY streams the earlier ones, so the server works beside
         # us; a bad job raises mid-COPY and its transaction, ours alone, rolls back.
-        with self._connection() as conn:
+        with self._connection(self._insert_seconds, "insert") as conn:
             return self._copy_rows(conn, items, rows)
 
     def insert_many_fast_tx(self, conn: TxConnection, items: Sequence[InsertManyItem]) -> int:
@@ -289,7 +297,8 @@ class ClientBase:
         conn = tx_connection(conn)
         # Every job is checked first: a failed COPY would abort the caller's transaction.
         rows = self._prepare(items)
-        return self._copy_rows(conn, items, rows)
+        with socket_deadline(self._insert_seconds, "insert"):
+            return self._copy_rows(conn, items, rows)
 
     def _insert_periodic(self, inserts: Sequence[PeriodicInsert]) -> list[InsertResult]:
         """Insert what the periodic job enqueuer built: at its run time unless the job's
@@ -305,7 +314,7 @@ class ClientBase:
                 InsertManyParams(periodic.args, replace(opts, scheduled_at=opts.scheduled_at or periodic.scheduled_at))
             )
         rows = self._prepare(items, [periodic.metadata for periodic in inserts])
-        with self._connection() as conn:
+        with self._connection(self._insert_seconds, "insert") as conn:
             return self._insert_rows(conn, items, rows)
 
     def _insert_rows(
@@ -373,134 +382,148 @@ class ClientBase:
 
     def job_get(self, job_id: int) -> Job:
         """The job with ``job_id``; ``JobNotFoundError`` if there is none."""
-        with self._connection() as conn:
+        with self._admin("job_get") as conn:
             return self.job_get_tx(conn, job_id)
 
     def job_get_tx(self, conn: Connection[Any], job_id: int) -> Job:
         """``job_get`` in the caller's transaction."""
-        return admin.job_get(conn, self._schema, job_id)
+        with socket_deadline(self._admin_seconds, "job_get"):
+            return admin.job_get(conn, self._schema, job_id)
 
     def job_list(self, params: JobListParams | None = None) -> JobListResult:
         """One page of jobs matching ``params``; ``result.next_cursor`` (as ``params.cursor``) fetches the next."""
-        with self._connection() as conn:
+        with self._admin("job_list") as conn:
             return self.job_list_tx(conn, params)
 
     def job_list_tx(self, conn: Connection[Any], params: JobListParams | None = None) -> JobListResult:
         """``job_list`` in the caller's transaction."""
-        return admin.job_list(conn, self._schema, params)
+        with socket_deadline(self._admin_seconds, "job_list"):
+            return admin.job_list(conn, self._schema, params)
 
     def job_cancel(self, job_id: int) -> Job:
         """Cancel a job (a running one is asked to stop, wherever it runs); returns its row."""
-        with self._connection() as conn:
+        with self._admin("job_cancel") as conn:
             return self.job_cancel_tx(conn, job_id)
 
     def job_cancel_tx(self, conn: Connection[Any], job_id: int) -> Job:
         """``job_cancel`` in the caller's transaction: the change and the notification that
         asks a running job to stop take effect when it commits."""
-        return admin.job_cancel(conn, self._schema, job_id)
+        with socket_deadline(self._admin_seconds, "job_cancel"):
+            return admin.job_cancel(conn, self._schema, job_id)
 
     def job_retry(self, job_id: int) -> Job:
         """Make a job available to run now; returns its row."""
-        with self._connection() as conn:
+        with self._admin("job_retry") as conn:
             return self.job_retry_tx(conn, job_id)
 
     def job_retry_tx(self, conn: Connection[Any], job_id: int) -> Job:
         """``job_retry`` in the caller's transaction."""
-        return admin.job_retry(conn, self._schema, job_id)
+        with socket_deadline(self._admin_seconds, "job_retry"):
+            return admin.job_retry(conn, self._schema, job_id)
 
     def job_delete(self, job_id: int) -> Job:
         """Delete a job that is not running; returns the deleted row."""
-        with self._connection() as conn:
+        with self._admin("job_delete") as conn:
             return self.job_delete_tx(conn, job_id)
 
     def job_delete_tx(self, conn: Connection[Any], job_id: int) -> Job:
         """``job_delete`` in the caller's transaction."""
-        return admin.job_delete(conn, self._schema, job_id)
+        with socket_deadline(self._admin_seconds, "job_delete"):
+            return admin.job_delete(conn, self._schema, job_id)
 
     def job_delete_many(self, params: JobListParams, *, unsafe_all: bool = False) -> list[Job]:
         """Delete up to ``params.limit`` jobs matching its filters (never running ones); with
         no filter, only when ``unsafe_all`` is true."""
-        with self._connection() as conn:
+        with self._admin("job_delete_many") as conn:
             return self.job_delete_many_tx(conn, params, unsafe_all=unsafe_all)
 
     def job_delete_many_tx(
         self, conn: Connection[Any], params: JobListParams, *, unsafe_all: bool = False
     ) -> list[Job]:
         """``job_delete_many`` in the caller's transaction."""
-        return admin.job_delete_many(conn, self._schema, params, unsafe_all=unsafe_all)
+        with socket_deadline(self._admin_seconds, "job_delete_many"):
+            return admin.job_delete_many(conn, self._schema, params, unsafe_all=unsafe_all)
 
     def job_update(self, job_id: int, *, output: Any = None) -> Job:
         """Set a job's output (``metadata.output``), River's JobUpdate. Inside ``work`` of
         that job and without ``output``, writes the output recorded so far."""
-        with self._connection() as conn:
+        with self._admin("job_update") as conn:
             return self.job_update_tx(conn, job_id, output=output)
 
     def job_update_tx(self, conn: Connection[Any], job_id: int, *, output: Any = None) -> Job:
         """``job_update`` in the caller's transaction."""
-        return admin.job_update(conn, self._schema, job_id, output)
+        with socket_deadline(self._admin_seconds, "job_update"):
+            return admin.job_update(conn, self._schema, job_id, output)
 
     def queue_get(self, name: str) -> Queue:
         """The queue named ``name``; ``QueueNotFoundError`` if no client registered it."""
-        with self._connection() as conn:
+        with self._admin("queue_get") as conn:
             return self.queue_get_tx(conn, name)
 
     def queue_get_tx(self, conn: Connection[Any], name: str) -> Queue:
         """``queue_get`` in the caller's transaction."""
-        return admin.queue_get(conn, self._schema, name)
+        with socket_deadline(self._admin_seconds, "queue_get"):
+            return admin.queue_get(conn, self._schema, name)
 
     def queue_list(self, limit: int = QUEUE_LIST_LIMIT_DEFAULT) -> list[Queue]:
         """Registered queues by name."""
-        with self._connection() as conn:
+        with self._admin("queue_list") as conn:
             return self.queue_list_tx(conn, limit)
 
     def queue_list_tx(self, conn: Connection[Any], limit: int = QUEUE_LIST_LIMIT_DEFAULT) -> list[Queue]:
         """``queue_list`` in the caller's transaction."""
-        return admin.queue_list(conn, self._schema, limit)
+        with socket_deadline(self._admin_seconds, "queue_list"):
+            return admin.queue_list(conn, self._schema, limit)
 
     def queue_pause(self, name: str) -> None:
         """Pause a queue (``'*'``: every queue) for every client, River Go's included."""
-        with self._connection() as conn:
+        with self._admin("queue_pause") as conn:
             self.queue_pause_tx(conn, name)
 
     def queue_pause_tx(self, conn: Connection[Any], name: str) -> None:
         """``queue_pause`` in the caller's transaction: producers hear of it when it commits."""
-        admin.queue_pause(conn, self._schema, name)
+        with socket_deadline(self._admin_seconds, "queue_pause"):
+            admin.queue_pause(conn, self._schema, name)
 
     def queue_resume(self, name: str) -> None:
         """Resume a paused queue (``'*'``: every queue)."""
-        with self._connection() as conn:
+        with self._admin("queue_resume") as conn:
             self.queue_resume_tx(conn, name)
 
     def queue_resume_tx(self, conn: Connection[Any], name: str) -> None:
         """``queue_resume`` in the caller's transaction."""
-        admin.queue_resume(conn, self._schema, name)
+        with socket_deadline(self._admin_seconds, "queue_resume"):
+            admin.queue_resume(conn, self._schema, name)
 
     def queue_update(self, name: str, metadata: dict[str, Any]) -> Queue:
         """Replace a queue's metadata."""
-        with self._connection() as conn:
+        with self._admin("queue_update") as conn:
             return self.queue_update_tx(conn, name, metadata)
 
     def queue_update_tx(self, conn: Connection[Any], name: str, metadata: dict[str, Any]) -> Queue:
         """``queue_update`` in the caller's transaction."""
-        return admin.queue_update(conn, self._schema, name, metadata)
+        with socket_deadline(self._admin_seconds, "queue_update"):
+            return admin.queue_update(conn, self._schema, name, metadata)
 
     def leader_get(self) -> LeaderRow | None:
         """The elected leader, River Go or riverboat, or ``None``."""
-        with self._connection() as conn:
+        with self._admin("leader_get") as conn:
             return self.leader_get_tx(conn)
 
     def leader_get_tx(self, conn: Connection[Any]) -> LeaderRow | None:
         """``leader_get`` in the caller's transaction."""
-        return admin.leader_get(conn, self._schema)
+        with socket_deadline(self._admin_seconds, "leader_get"):
+            return admin.leader_get(conn, self._schema)
 
     def leader_request_resign(self) -> None:
         """Ask the current leader to step down and re-run election."""
-        with self._connection() as conn:
+        with self._admin("leader_request_resign") as conn:
             self.leader_request_resign_tx(conn)
 
     def leader_request_resign_tx(self, conn: Connection[Any]) -> None:
         """``leader_request_resign`` in the caller's transaction: sent when it commits."""
-        admin.leader_request_resign(conn, self._schema)
+        with socket_deadline(self._admin_seconds, "leader_request_resign"):
+            admin.leader_request_resign(conn, self._schema)
 
     def complete_tx(self, conn: TxConnection, job: WorkJob[Any] | Job) -> Job:
         """Complete the job being worked inside the caller's transaction on ``conn``, so the
@@ -526,7 +549,8 @@ class ClientBase:
         )
         with fast_json(conn.cursor(row_factory=dict_row)) as cur:
             cur.execute(
-                query("job_set_state_if_running_many", self._schema), set_state_params([completion], read_rows=True)
+                query("job_set_state_if_running_many", self._schema),
+                set_state_params([completion], read_rows=True, attempted_at=[row.attempted_at]),
             )
             stored = cur.fetchone()
         if stored is None or not stored["was_running"]:

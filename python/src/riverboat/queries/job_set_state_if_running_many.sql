@@ -8,8 +8,9 @@ WITH outcome AS (
         %(error)b::jsonb[],
         %(finalized_at)b::timestamptz[],
         %(scheduled_at)b::timestamptz[],
-        %(metadata_updates)b::jsonb[]
-    ) AS o(id, state, attempt, error, finalized_at, scheduled_at, metadata_updates)
+        %(metadata_updates)b::jsonb[],
+        %(attempted_at)b::timestamptz[]
+    ) AS o(id, state, attempt, error, finalized_at, scheduled_at, metadata_updates, attempted_at)
 ),
 target AS (
     SELECT job.id,
@@ -21,6 +22,9 @@ target AS (
         o.state, o.attempt, o.error, o.finalized_at, o.scheduled_at, o.metadata_updates
     FROM /* TEMPLATE: schema */river_job AS job
     JOIN outcome AS o ON o.id = job.id
+    -- An outcome applies only to the attempt it is the outcome of (attempted_at NULL: any), so a
+    -- write retried after it did commit can't reach a later attempt of the job.
+    WHERE o.attempted_at IS NULL OR job.attempted_at = o.attempted_at
     FOR UPDATE OF job
 ),
 updated AS (
