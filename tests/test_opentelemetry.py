@@ -361,6 +361,22 @@ async def test_in_a_working_client(telemetry: Telemetry, conn: psycopg.Connectio
         ({**work_attributes, "tag": ()}, 2),
         ({**work_attributes, "tag": ("tagged",)}, 2),
     ]
+    # Every fetch emits otelriver's JobGetAvailable metrics: together they locked the four jobs.
+    fetch_unit, fetched = metrics["river.job_get_available_count"]
+    assert fetch_unit == "{job}"
+    assert [attributes for attributes, _ in fetched] == [{"queue": "default"}]
+    data = telemetry.reader.get_metrics_data()
+    assert data is not None
+    locked = [
+        point.sum
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == "river.job_get_available_count"
+        for point in metric.data.data_points
+    ]
+    assert locked == [4]
+    assert metrics["river.job_get_available_duration"][0] == "s"
     inserts = {s.context.span_id for s in telemetry.spans.get_finished_spans() if s.name == "river.insert_many"}
     works = [s for s in telemetry.spans.get_finished_spans() if s.name == "river.work"]
     assert sorted(len(s.links) for s in works) == [0, 1, 1, 1]

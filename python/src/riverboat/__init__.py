@@ -41,7 +41,14 @@ from riverboat.errors import (
 )
 from riverboat.events import Event, EventKind, Events
 from riverboat.job import AttemptError, InsertResult, Job
-from riverboat.middleware import ErrorHandler, ErrorHandlerResult, Hook, JobInsertParams, Middleware
+from riverboat.middleware import (
+    ErrorHandler,
+    ErrorHandlerResult,
+    Hook,
+    JobGetAvailableMetric,
+    JobInsertParams,
+    Middleware,
+)
 from riverboat.periodic import PeriodicJob
 from riverboat.resumable import AsyncResumableSteps, ResumableSteps, resumable
 from riverboat.worker import (
@@ -89,6 +96,7 @@ __all__ = [
     "JobArgs",
     "JobCancel",
     "JobDiscard",
+    "JobGetAvailableMetric",
     "JobInsertParams",
     "JobListParams",
     "JobListResult",

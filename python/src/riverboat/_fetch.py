@@ -20,6 +20,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,6 +41,7 @@ from riverboat._service import Service, cancel_and_wait
 from riverboat._threads import DaemonThreads
 from riverboat._waiting import wait_event
 from riverboat.job import AttemptError, Job
+from riverboat.middleware import Hook, JobGetAvailableMetric, Middleware
 from riverboat.worker import JobContext, JobStuckInfo, QueueConfig, StuckJobs
 
 logger = logging.getLogger("riverboat")
@@ -77,6 +79,7 @@ class Producer(Service):
         stuck_jobs: StuckJobs | None = None,
         poll_only: bool = False,
         timeout: float = DATABASE_TIMEOUT_WORK_DEFAULT.total_seconds(),
+        metric_sinks: Sequence[Middleware | Hook] = (),
     ) -> None:
         self.queue = queue
         self.name = f"riverboat-producer-{queue}"
@@ -87,6 +90,7 @@ class Producer(Service):
         self._executor = executor
         self._completer = completer
         self._timeout = timeout
+        self._metric_sinks = tuple(metric_sinks)
         self._fetch_sql = query("job_get_available", schema)
         self._poll_interval = QUEUE_POLL_INTERVAL if poll_only else NOTIFICATION_POLL_INTERVAL
         #: Jobs the cancel poll has already cancelled, so a job still ending is not cancelled again.
@@ -270,12 +274,25 @@ class Producer(Service):
             if unanswered_since is not None:
                 rows = await self._take_back(cur, time.monotonic() - unanswered_since + TAKE_BACK_MARGIN)
             if len(rows) < limit:
+                began = time.monotonic()
                 await cur.execute(
                     self._fetch_sql,
                     {"queue": self.queue, "max_to_lock": limit - len(rows), "client_id": self._client_id},
                 )
-                rows.extend(await cur.fetchall())
+                fetched = await cur.fetchall()
+                if self._metric_sinks:
+                    self._emit(
+                        JobGetAvailableMetric(self.queue, timedelta(seconds=time.monotonic() - began), len(fetched))
+                    )
+                rows.extend(fetched)
             return rows
+
+    def _emit(self, metric: JobGetAvailableMetric) -> None:
+        for sink in self._metric_sinks:
+            try:
+                sink.metric_emit(metric)
+            except Exception:
+                logger.exception("producer %s: metric_emit of %r failed", self.queue, sink)
 
     async def _take_back(self, cur: AsyncCursor[dict[str, Any]], within: float) -> list[dict[str, Any]]:
         """The jobs that a fetch whose answer was lost locked for this client (running under

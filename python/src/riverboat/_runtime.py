@@ -29,7 +29,7 @@ from riverboat._settings import WorkSettings
 from riverboat.contract import Contract
 from riverboat.events import Event, event_kind
 from riverboat.job import Job
-from riverboat.middleware import Hook, Middleware
+from riverboat.middleware import Hook, Middleware, metric_sinks
 from riverboat.worker import StuckJobs
 
 logger = logging.getLogger("riverboat")
@@ -104,6 +104,7 @@ class Runtime:
                 stuck_jobs=stuck_jobs,
                 poll_only=settings.poll_only,
                 timeout=self._work_seconds,
+                metric_sinks=metric_sinks(middleware, hooks),
             )
             for name, config in settings.queues.items()
         }

@@ -28,9 +28,9 @@ method, and insert methods of ``AsyncClient``); ``Client``'s insert methods are 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from riverboat._states import JobState
@@ -62,6 +62,17 @@ class JobInsertParams:
     unique_states: int | None
 
 
+@dataclass(frozen=True)
+class JobGetAvailableMetric:
+    """Emitted after each successful fetch (River's ``JobGetAvailableDurationMetric`` and
+    ``JobGetAvailableCountMetric``): the queue, how long the statement took, and how many
+    jobs it locked."""
+
+    queue: str
+    duration: timedelta
+    count: int
+
+
 class Middleware:
     """Base class of middleware; each method's default only calls ``call_next()``."""
 
@@ -76,6 +87,11 @@ class Middleware:
     async def work(self, job: Job, call_next: WorkNext) -> None:
         """Around working ``job``; raise to fail it, as ``work`` would."""
         await call_next()
+
+    def metric_emit(self, metric: JobGetAvailableMetric) -> None:
+        """A metric from the fetch path (River's ``HookMetricEmit``): called on hot paths, so
+        it must only record, never wait. Also called on hooks."""
+        return None
 
 
 class Hook:
@@ -94,6 +110,10 @@ class Hook:
         """After ``job`` was worked, with what it raised (``None``: it returned). Return
         the error to record (``error`` itself to keep it; ``None`` to clear it)."""
         return error
+
+    def metric_emit(self, metric: JobGetAvailableMetric) -> None:
+        """As ``Middleware.metric_emit``."""
+        return None
 
 
 @dataclass(frozen=True)
@@ -116,3 +136,14 @@ class ErrorHandler:
     def handle_panic(self, job: Job, error: BaseException, trace: str) -> Any:
         """A ``BaseException`` that is not an ``Exception`` escaped ``work``."""
         return None
+
+
+def metric_sinks(middleware: Sequence[Middleware], hooks: Sequence[Hook]) -> list[Middleware | Hook]:
+    """The middleware and hooks that record metrics (override ``metric_emit``), each once."""
+    sinks: list[Middleware | Hook] = []
+    plugins: list[Middleware | Hook] = [*middleware, *hooks]
+    for plugin in plugins:
+        base = Middleware if isinstance(plugin, Middleware) else Hook
+        if type(plugin).metric_emit is not base.metric_emit and all(plugin is not s for s in sinks):
+            sinks.append(plugin)
+    return sinks

@@ -18,7 +18,9 @@ Metrics (units ``{job}``, ``{job_batch}`` and ``duration_unit``, ``s`` or ``ms``
 ``river.insert_many_duration_histogram`` (``status``); ``river.work_count``,
 ``river.work_duration`` (gauge) and ``river.work_duration_histogram`` (``attempt``,
 ``kind``, ``priority``, ``queue``, ``status``, ``tag``, and ``cancel`` or ``snooze`` when
-the job asked for either). ``status`` is ``ok`` (a snooze too), ``error`` or ``panic`` (a
+the job asked for either); ``river.job_get_available_duration`` and
+``river.job_get_available_count`` (histograms, attribute ``queue``) after each fetch, through
+``metric_emit``. ``status`` is ``ok`` (a snooze too), ``error`` or ``panic`` (a
 ``BaseException`` that is neither an ``Exception`` nor a cancellation). With
 ``enable_semantic_metrics`` also ``messaging.client.sent.messages``,
 ``messaging.client.consumed.messages``, ``messaging.client.operation.duration`` and
@@ -104,6 +106,11 @@ class Middleware(middleware.Middleware):
     async def work(self, job: Job, call_next: middleware.WorkNext) -> None:
         with self._working(job):
             await call_next()
+
+    def metric_emit(self, metric: middleware.JobGetAvailableMetric) -> None:
+        attributes = {"queue": metric.queue}
+        self._instruments.job_get_available_duration.record(self._duration(metric.duration.total_seconds()), attributes)
+        self._instruments.job_get_available_count.record(metric.count, attributes)
 
     def _duration(self, seconds: float) -> float:
         # As otelriver: whole milliseconds when the unit is ms.
@@ -336,5 +343,15 @@ class _Instruments:
         )
         self.work_duration_histogram = meter.create_histogram(
             "river.work_duration_histogram", unit=duration_unit, description="Duration of job being worked (histogram)"
+        )
+        self.job_get_available_duration = meter.create_histogram(
+            "river.job_get_available_duration",
+            unit=duration_unit,
+            description="Duration of successful JobGetAvailable calls",
+        )
+        self.job_get_available_count = meter.create_histogram(
+            "river.job_get_available_count",
+            unit="{job}",
+            description="Number of jobs locked by successful JobGetAvailable calls",
         )
         self.semantic = _SemanticInstruments(meter, duration_unit) if semantic else None
