@@ -25,6 +25,7 @@ from riverboat.client import AsyncClient, Client, current_client, current_sync_c
 from riverboat.contract import Contract
 from riverboat.errors import (
     ArgsContractError,
+    DatabaseConnectionError,
     DatabaseTimeoutError,
     JobCancel,
     JobDiscard,
@@ -35,6 +36,7 @@ from riverboat.errors import (
     NotFoundError,
     QueueNotFoundError,
     RiverboatError,
+    SchemaNotMigratedError,
     UniqueConflictError,
     UnknownKindError,
     ValidationError,
@@ -79,6 +81,7 @@ __all__ = [
     "AttemptError",
     "Client",
     "Contract",
+    "DatabaseConnectionError",
     "DatabaseTimeoutError",
     "DatabaseTimeouts",
     "DefaultRetryPolicy",
@@ -118,6 +121,7 @@ __all__ = [
     "ResumableSteps",
     "RetryPolicy",
     "RiverboatError",
+    "SchemaNotMigratedError",
     "UniqueConflictError",
     "UniqueOpts",
     "UnknownKindError",
