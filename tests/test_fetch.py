@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -9,7 +10,8 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from riverboat import DatabaseTimeouts, QueueConfig, Worker, Workers, WorkJob
+from riverboat import DatabaseTimeouts, Hook, JobGetAvailableMetric, QueueConfig, Worker, Workers, WorkJob
+from riverboat._fetch import FETCH_LIMIT_MAX
 from riverboat._queries import query
 from riverboat._runtime import Runtime
 from tests.helpers import await_until
@@ -126,3 +128,48 @@ async def test_jobs_locked_by_a_fetch_whose_answer_was_lost_are_taken_back(
 
         await await_until(completed, timeout=30, what="the orphaned job taken back and worked")
     assert job_row(conn, orphan)["attempt"] == 1
+
+
+class FetchSizes(Hook):
+    def __init__(self) -> None:
+        self.counts: list[int] = []
+
+    def metric_emit(self, metric: JobGetAvailableMetric) -> None:
+        self.counts.append(metric.count)
+
+
+class HeldUntilAllStarted(Worker[Any]):
+    """Holds every job until ``expected`` are running at once: no slot frees before that."""
+
+    kind = "held"
+
+    def __init__(self, expected: int) -> None:
+        self.expected = expected
+        self.started = 0
+        self.released = asyncio.Event()
+
+    async def work(self, job: WorkJob[Any]) -> None:
+        self.started += 1
+        if self.started == self.expected:
+            self.released.set()
+        await self.released.wait()
+
+
+async def test_a_fetch_locks_at_most_the_limit_and_a_full_one_is_followed_at_once(
+    conn: psycopg.Connection[Any], db_url: str
+) -> None:
+    jobs = FETCH_LIMIT_MAX * 2 + 7
+    ids = insert_jobs(conn, "held", [{}] * jobs)
+    sizes = FetchSizes()
+    worker = HeldUntilAllStarted(jobs)
+    # Polls are an hour apart and no job ends before all have started: only fetches that
+    # follow a full one at once, while slots are free, get them all running.
+    wide = {"default": QueueConfig(max_workers=FETCH_LIMIT_MAX * 3, fetch_poll_interval=timedelta(hours=1))}
+    async with running_runtime(db_url, Workers(worker), queues=wide, hooks=[sizes], poll_only=True):
+
+        async def all_completed() -> bool:
+            return set(states(conn, ids)) == {"completed"}
+
+        await await_until(all_completed, timeout=30, what="every job running at once, then completed")
+    assert max(sizes.counts) == FETCH_LIMIT_MAX
+    assert sum(sizes.counts) == jobs

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from riverboat import KEEP_FOREVER, AsyncClient, Job, Worker
+from riverboat import KEEP_FOREVER, AsyncClient, Hook, Job, Worker
 from riverboat._runtime import Runtime
 from riverboat._settings import work_settings
 from riverboat.worker import QueueConfig, Workers
@@ -87,6 +87,7 @@ async def running_runtime(
     workers: Workers,
     *,
     queues: Mapping[str, QueueConfig] | None = None,
+    hooks: Sequence[Hook] = (),
     **options: Any,
 ) -> AsyncIterator[Runtime]:
     async with AsyncConnectionPool(db_url, min_size=2, max_size=10, open=False, kwargs={"autocommit": True}) as pool:
@@ -100,7 +101,7 @@ async def running_runtime(
             }
         )
         assert settings is not None
-        runtime = Runtime(pool=pool, listener_conninfo=db_url, settings=settings)
+        runtime = Runtime(pool=pool, listener_conninfo=db_url, settings=settings, hooks=hooks)
         await runtime.start()
         try:
             yield runtime

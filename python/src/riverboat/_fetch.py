@@ -1,5 +1,7 @@
 """The producer: one per worked queue (spec/06-fetch.md). It fetches ``max_workers - running``
-jobs with one statement, runs each as a task, and hands the results to the completer.
+jobs (at most ``FETCH_LIMIT_MAX``) with one statement, runs each as a task, and hands the
+results to the completer. While one fetch's jobs are started, the next fetch is already on
+its way (when slots are free), so the server picks a batch while this process works one.
 
 Fetches are triggered by start, an insert notification for the queue, the poll timer (with
 jitter), a freed slot after a full fetch, and a resume; at most one happens per
@@ -60,6 +62,9 @@ BAD_ROW = "job row could not be read: {error}"
 #: Taking back jobs after a fetch whose answer was lost looks this much further back than
 #: the first such fetch started (its statement ran on the server after it was sent).
 TAKE_BACK_MARGIN = 1.0
+#: Jobs locked per fetch, at most: a queue with more free slots fetches again at once, so
+#: the next batch is picked on the server while this process starts the current one.
+FETCH_LIMIT_MAX = 500
 
 
 class Producer(Service):
@@ -103,6 +108,8 @@ class Producer(Service):
         # Jobs holding a worker slot: running ones, less those whose slot the stuck-job
         # handler gave back (they keep running, but no longer count against max_workers).
         self._active = 0
+        # Fetched jobs whose tasks are not made yet (they hold their slots already).
+        self._unlaunched = 0
         self._trigger = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -246,7 +253,8 @@ class Producer(Service):
             wait = last_fetch + cooldown - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            limit = self.config.max_workers - self._active
+            free = self.config.max_workers - self._active
+            limit = min(free, FETCH_LIMIT_MAX)
             if limit <= 0:
                 self._fetch_when_slot_frees = True
                 continue
@@ -262,11 +270,13 @@ class Producer(Service):
                 continue
             outage.succeeded()
             retry_in = unanswered_since = None
+            if rows:
+                self._launch_soon(rows)
             if len(rows) >= limit:
-                self._fetch_when_slot_frees = True
-            for row in rows:
-                self._completer.track(row)
-                self._launch(row)
+                if limit < free:
+                    self._trigger.set()
+                else:
+                    self._fetch_when_slot_frees = True
 
     async def _fetch(self, limit: int, unanswered_since: float | None) -> list[dict[str, Any]]:
         async with self._connection("fetch") as conn, fast_json(conn.cursor(row_factory=dict_row)) as cur:
@@ -306,17 +316,33 @@ class Producer(Service):
             )  # fmt: skip
         return lost
 
+    def _launch_soon(self, rows: list[dict[str, Any]]) -> None:
+        """Take the slots of ``rows`` now and start their jobs at the loop's next turn: by
+        then the next fetch, if any, has been sent."""
+        for row in rows:
+            self._completer.track(row)
+        self._active += len(rows)
+        self._unlaunched += len(rows)
+        self._idle.clear()
+        asyncio.get_running_loop().call_soon(self._launch_all, rows)
+
+    def _launch_all(self, rows: list[dict[str, Any]]) -> None:
+        self._unlaunched -= len(rows)
+        for row in rows:
+            self._launch(row)
+        if not self._running and not self._unlaunched:
+            self._idle.set()
+
     def _launch(self, row: dict[str, Any]) -> None:
         try:
             job = Job.from_row(row)
         except Exception as exc:
             # Someone else's unreadable row fails on its own; it never takes down the batch.
+            self._active -= 1
             self._completer.add(_unreadable(row, exc))
             return
         running = Running(JobContext(job))
         self._running[job.id] = running
-        self._active += 1
-        self._idle.clear()
         task = asyncio.create_task(self._run_job(job, running), name=f"riverboat-job-{job.id}")
         running.task = task
 
@@ -337,7 +363,7 @@ class Producer(Service):
                 self._unstuck(job, running)
             if not running.slot_released:
                 self._active -= 1
-            if not self._running:
+            if not self._running and not self._unlaunched:
                 self._idle.set()
             if self._fetch_when_slot_frees and not self._stopping:
                 self._fetch_when_slot_frees = False
