@@ -9,7 +9,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from riverboat._complete import BatchCompleter
-from riverboat._completion import Completion, set_state_params
+from riverboat._completion import Completion, is_plain_completion, set_completed_params, set_state_params
 from riverboat._execute import Failure, Snoozed, Success, decide
 from riverboat._queries import query
 from riverboat.job import AttemptError, Job
@@ -166,3 +166,57 @@ def fetch_one(conn: psycopg.Connection[Any]) -> dict[str, Any]:
     ).fetchone()
     assert row is not None
     return row
+
+
+#: Rows a plain completion may meet, as (state, attempted_at offset from the outcome's, metadata).
+PLAIN_COMPLETION_ROWS = [
+    ("running", timedelta(0), {}),
+    ("running", timedelta(seconds=5), {}),  # fetched again since: a later attempt
+    ("running", timedelta(0), {"cancel_attempted_at": "2026-01-01T00:00:00Z"}),
+    ("completed", timedelta(0), {}),  # completed in the worker's own transaction
+    ("cancelled", timedelta(0), {}),
+    ("available", timedelta(0), {}),
+]
+
+
+def test_plain_completions_change_rows_as_the_completion_statement_does(conn: psycopg.Connection[Any]) -> None:
+    """``job_set_completed_many`` is a shortcut for plain completions: from identical rows, it
+    leaves each exactly as ``job_set_state_if_running_many`` does."""
+    attempted_at = NOW - timedelta(minutes=1)
+    columns = "state::text, attempt, errors, finalized_at, scheduled_at, metadata, attempted_at, attempted_by"
+    results = {}
+    for statement, params in (
+        ("job_set_state_if_running_many", lambda batch, at: set_state_params(batch, read_rows=False, attempted_at=at)),
+        ("job_set_completed_many", set_completed_params),
+    ):
+        ids = []
+        for state, offset, metadata in PLAIN_COMPLETION_ROWS:
+            (job_id,) = insert_jobs(conn, "k", [{}], state="running", metadata=metadata)
+            conn.execute(
+                "UPDATE river_job SET state = %(state)s::river_job_state, attempt = 1, attempted_at = %(at)s,"
+                " scheduled_at = %(finalized_at)s, attempted_by = '{me}',"
+                " finalized_at = CASE WHEN %(state)s IN ('completed', 'cancelled')"
+                " THEN %(finalized_at)s::timestamptz END"
+                " WHERE id = %(id)s",
+                {"state": state, "at": attempted_at + offset, "finalized_at": attempted_at, "id": job_id},
+            )
+            ids.append(job_id)
+        batch = [completion(job_id, Success()) for job_id in ids]
+        batch = [c._replace(metadata_updates=None) for c in batch]
+        assert all(is_plain_completion(c) for c in batch)
+        conn.execute(query(statement, None), params(batch, [attempted_at] * len(batch)))
+        results[statement] = [
+            conn.execute(f"SELECT {columns} FROM river_job WHERE id = %s", (job_id,)).fetchone() for job_id in ids
+        ]
+    full, plain = results.values()
+    assert plain == full
+    assert [row[0] for row in plain] == ["completed", "running", "completed", "completed", "cancelled", "available"]
+
+
+def test_only_plain_completions_are_plain() -> None:
+    err = AttemptError(at=NOW, attempt=1, error="e", trace="")
+    plain = completion(1, Success())._replace(metadata_updates=None)
+    assert is_plain_completion(plain)
+    assert not is_plain_completion(completion(1, Success()))  # metadata to merge
+    assert not is_plain_completion(completion(1, Failure(err, NOW)))
+    assert not is_plain_completion(completion(1, Snoozed(timedelta(seconds=1))))

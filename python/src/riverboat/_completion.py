@@ -46,3 +46,19 @@ def set_state_params(
         "metadata_updates": [None if c.metadata_updates is None else Jsonb(c.metadata_updates) for c in batch],
         "attempted_at": list(attempted_at) if attempted_at is not None else [None] * len(batch),
     }
+
+
+def is_plain_completion(completion: Completion) -> bool:
+    """Whether ``completion`` only completes its job: the outcome ``job_set_completed_many``
+    can write (no metadata to merge, nothing else changed)."""
+    return completion.state == "completed" and completion.metadata_updates is None
+
+
+def set_completed_params(batch: Sequence[Completion], attempted_at: Sequence[datetime | None]) -> dict[str, Any]:
+    """The parameters of ``job_set_completed_many`` for a batch of plain completions."""
+    return {
+        "id": [c.job_id for c in batch],
+        "finalized_at": [c.finalized_at for c in batch],
+        "attempted_at": list(attempted_at),
+    }
+
