@@ -36,6 +36,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -55,6 +56,7 @@ from riverboat._bench import KIND, QUEUE
 from riverboat._completion import Completion, set_state_params
 from riverboat._insert import COPY_TYPES
 from riverboat._queries import query
+from riverboat._sync.admin import job_count_by_state
 from riverboat.events import EventKind
 
 BENCH = Path(__file__).resolve().parent
@@ -65,6 +67,8 @@ FILL_BATCH = 5_000
 WORK_TIMEOUT = 600.0
 #: How often the work mode checks whether jobs are left.
 POLL_INTERVAL = 0.005
+#: The line each `riverboat work` process logs once its client has started.
+STARTED = re.compile(r"riverboat client \S+ started: ")
 #: An insert function: insert the jobs numbered first .. first + count - 1.
 Insert = Callable[[int, int], Awaitable[object]]
 
@@ -87,7 +91,8 @@ def fill_and_vacuum(url: str, jobs: int) -> None:
 
 def check_all_completed(url: str, jobs: int) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        counts = dict(conn.execute(query("bench_job_count_by_state", None), {"kind": KIND}).fetchall())
+        by_state = job_count_by_state(conn, None, kinds=[KIND])
+    counts = {state.value: count for state, count in by_state.items() if count}
     if counts != {"completed": jobs}:
         raise SystemExit(f"expected {jobs} completed jobs, found {counts}")
 
@@ -148,7 +153,7 @@ def work(url: str, jobs: int, processes: int) -> dict[str, Any]:
         reader = threading.Thread(target=_collect, args=(proc, lines), daemon=True)
         reader.start()
         try:
-            _wait(lambda: sum("riverboat: working" in line for line in list(lines)) >= processes, proc, lines)
+            _wait(lambda: sum(bool(STARTED.search(line)) for line in list(lines)) >= processes, proc, lines)
             watch = Stopwatch(cpu=lambda: tree_cpu_seconds(proc.pid))
             client.queue_resume(QUEUE)
             unfinished = query("bench_job_unfinished_exists", None)
