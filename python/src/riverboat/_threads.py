@@ -14,7 +14,6 @@ import asyncio
 import collections
 import contextlib
 import contextvars
-import queue
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -27,18 +26,29 @@ _Done = tuple[asyncio.Future[Any], Any, BaseException | None]
 
 class DaemonThreads:
     """Runs calls on daemon threads named ``<name>-<n>`` for one event loop; ``call`` never
-    blocks. Results reach the loop in batches: a thread that finishes while an earlier
-    result is still waiting to be handed over wakes the loop no second time (one wake-up
-    per job costs more than the no-op job itself)."""
+    blocks.
+
+    Threads are woken the way Go wakes its scheduler's threads: a call wakes a sleeping
+    thread only when no thread is awake and looking for work, and a thread that takes a
+    call while others wait wakes one more. Calls that return quickly are then run by a few
+    busy threads, not handed one by one to as many sleeping ones (each wake-up and each
+    switch of the GIL costs more than a no-op job); calls that block still each get a
+    thread, woken one after the other as each takes its call.
+
+    Results reach the loop in batches: a thread that finishes while an earlier result is
+    still waiting to be handed over wakes the loop no second time."""
 
     def __init__(self, name: str) -> None:
         self._name = name
-        self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self._calls: collections.deque[_Call] = collections.deque()
         self._done: collections.deque[_Done] = collections.deque()
         self._handover_due = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
-        self._idle = 0
+        self._wake = threading.Semaphore(0)
+        #: Threads asleep (waiting on ``_wake``) and those awake without a call.
+        self._sleeping = 0
+        self._searching = 0
         self._started = 0
         self._closed = False
 
@@ -51,13 +61,20 @@ class DaemonThreads:
         with self._lock:
             if self._closed:
                 raise RuntimeError(f"{self._name}: threads are closed")
-            if self._idle:
-                self._idle -= 1
-            else:
-                self._started += 1
-                threading.Thread(target=self._serve, name=f"{self._name}-{self._started}", daemon=True).start()
-        self._calls.put((future, context.run, (fn, *args)))
+            self._calls.append((future, context.run, (fn, *args)))
+            if self._searching == 0:
+                self._wake_one()
         return future
+
+    def _wake_one(self) -> None:
+        """With the lock held: get one more thread looking for work."""
+        self._searching += 1
+        if self._sleeping:
+            self._sleeping -= 1
+            self._wake.release()
+        else:
+            self._started += 1
+            threading.Thread(target=self._serve, name=f"{self._name}-{self._started}", daemon=True).start()
 
     def _finished(self, done: _Done) -> None:
         # Under the GIL: an item appended while a hand-over is due is seen by that hand-over,
@@ -85,15 +102,33 @@ class DaemonThreads:
         """Let idle threads end; busy ones end after their call. Submitting is refused."""
         with self._lock:
             self._closed = True
-            idle, self._idle = self._idle, 0
-        for _ in range(idle):
-            self._calls.put(None)
+            sleeping, self._sleeping = self._sleeping, 0
+        for _ in range(sleeping):
+            self._wake.release()
+
+    def _take(self) -> _Call | None:
+        """The next call for this (searching) thread, or ``None`` once closed. Sleeps while
+        there is none."""
+        while True:
+            with self._lock:
+                if self._calls:
+                    call = self._calls.popleft()
+                    self._searching -= 1
+                    if self._calls and self._searching == 0:
+                        self._wake_one()
+                    return call
+                if self._closed:
+                    self._searching -= 1
+                    return None
+                self._searching -= 1
+                self._sleeping += 1
+            self._wake.acquire()
+            with self._lock:
+                if self._closed and not self._calls:
+                    return None
 
     def _serve(self) -> None:
-        while True:
-            call = self._calls.get()
-            if call is None:
-                return
+        while (call := self._take()) is not None:
             future, fn, args = call
             try:
                 self._finished((future, fn(*args), None))
@@ -101,6 +136,4 @@ class DaemonThreads:
                 self._finished((future, None, exc))
             del call, future, fn, args
             with self._lock:
-                if self._closed:
-                    return
-                self._idle += 1
+                self._searching += 1
