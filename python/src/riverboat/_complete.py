@@ -57,6 +57,8 @@ STOP_WRITE_MIN = 0.1
 LEFT_LOGGED_MAX = 100
 
 CompletedCallback = Callable[[Completion, Job], None]
+#: Told of every batch once it is written.
+WrittenCallback = Callable[[list[Completion]], None]
 #: Whether anyone listens for completed rows now; when not, the rows aren't read back.
 WantsRows = Callable[[], bool]
 
@@ -81,6 +83,7 @@ class BatchCompleter(Service):
         schema: str | None,
         on_completed: CompletedCallback | None = None,
         wants_rows: WantsRows = lambda: True,
+        on_written: WrittenCallback | None = None,
         timeout: float = DATABASE_TIMEOUT_WORK_DEFAULT.total_seconds(),
     ) -> None:
         self._pool = pool
@@ -88,6 +91,7 @@ class BatchCompleter(Service):
         self._completed_sql = query("job_set_completed_many", schema)
         self._on_completed = on_completed
         self._wants_rows = wants_rows
+        self._on_written = on_written
         self._timeout = timeout
         # Written completions leave _pending; one being written stays until it is.
         self._pending: dict[int, Completion] = {}
@@ -245,6 +249,8 @@ class BatchCompleter(Service):
                 del self._pending[c.job_id]
             self._fetched.pop(c.job_id, None)
             self._refused.pop(c.job_id, None)
+        if self._on_written is not None:
+            self._on_written(batch)
         if self._on_completed is not None and rows:
             by_id = {c.job_id: c for c in batch}
             for row in rows:

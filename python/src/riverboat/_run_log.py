@@ -15,7 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from riverboat._conninfo import describe
 from riverboat._settings import WorkSettings
-from riverboat.events import Event, EventKind, Events
+from riverboat.events import EventKind, Events
 from riverboat.worker import QueueConfig
 
 logger = logging.getLogger("riverboat.client")
@@ -54,23 +54,18 @@ def log_stopped(client_id: str) -> None:
 
 @contextmanager
 def outcome_counts(client: object) -> Iterator[None]:
-    """While the block runs, count the jobs ``client`` (if it has ``events``) ends each
-    way; log the counts when the block returns (not when it raises: a run that failed to
-    start worked nothing)."""
+    """While the block runs, count the outcomes ``client`` (if it has ``events``) writes,
+    by kind; log the counts when the block returns (not when it raises: a run that failed
+    to start worked nothing). Counting subscribes to nothing: with no subscriber the
+    completer need not read the rows back."""
     events = getattr(client, "events", None)
     if not isinstance(events, Events):
         yield
         return
-    counts = dict.fromkeys(EventKind, 0)
-
-    def count(event: Event) -> None:
-        counts[event.kind] += 1
-
-    unsubscribe = events.subscribe(count)
-    try:
-        yield
-    finally:
-        unsubscribe()
+    before = events.written()
+    yield
+    after = events.written()
+    counts = {kind: after[kind] - before[kind] for kind in EventKind}
     logger.info(
         "jobs worked during the run: %s",
         ", ".join(f"{n} {kind.value}" for kind, n in counts.items()),

@@ -90,6 +90,7 @@ class Runtime:
             schema=schema,
             on_completed=self._completed,
             wants_rows=self.events.__bool__,
+            on_written=self._written,
             timeout=self._work_seconds,
         )
         self.producers: dict[str, Producer] = {
@@ -230,6 +231,9 @@ class Runtime:
     def _on_reconnect(self) -> None:
         for producer in self.producers.values():
             producer.trigger_fetch()
+
+    def _written(self, batch: list[Completion]) -> None:
+        self.events.count_written(c.outcome for c in batch)
 
     def _completed(self, completion: Completion, job: Job) -> None:
         if self.events:

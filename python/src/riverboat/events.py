@@ -58,6 +58,18 @@ class Events:
 
     def __init__(self) -> None:
         self._subscribers: list[tuple[EventCallback, frozenset[EventKind]]] = []
+        self._written = dict.fromkeys(EventKind, 0)
+
+    def count_written(self, outcomes: Iterable[EventKind]) -> None:
+        """Count outcomes the client's completer wrote (whether or not anyone subscribes:
+        counting needs no rows read back)."""
+        written = self._written
+        for outcome in outcomes:
+            written[outcome] += 1
+
+    def written(self) -> dict[EventKind, int]:
+        """How many outcomes of each kind the client's workers have written so far."""
+        return dict(self._written)
 
     def subscribe(self, callback: EventCallback, kinds: Iterable[EventKind] | None = None) -> Callable[[], None]:
         """Call ``callback`` for events of ``kinds`` (all by default); returns an unsubscribe function."""
