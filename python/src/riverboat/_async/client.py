@@ -35,9 +35,10 @@ from riverboat._defaults import (
     Retention,
 )
 from riverboat._insert import (
-    COPY_TYPES,
+    COPY_WRITE_SIZE,
     INSERT_CHUNK_SIZE,
     Batch,
+    CopyText,
     InsertManyItem,
     InsertManyParams,
     InsertOpts,
@@ -46,7 +47,6 @@ from riverboat._insert import (
     batch_arrays,
     check_batch,
     chunked,
-    copy_row,
     fold_duplicates,
     notify_queues,
     notify_queues_of_params,
@@ -364,10 +364,13 @@ class AsyncClientBase:
         copied: list[InsertParams] = []
         async with conn.transaction() if conn.autocommit else nullcontext(), conn.cursor(row_factory=dict_row) as cur:
             async with cur.copy(query("job_insert_copy", self._schema)) as copy:
-                copy.set_types(COPY_TYPES)
+                text = CopyText(cur)
                 for row in rows:
-                    await copy.write_row(copy_row(row))
+                    text.add(row)
                     copied.append(row)
+                    if len(text) >= COPY_WRITE_SIZE:
+                        await copy.write(text.take())
+                await copy.write(text.take())
             await self._notify(conn, notify_queues_of_params(copied))
         return len(copied)
 

@@ -36,9 +36,10 @@ from riverboat._defaults import (
     Retention,
 )
 from riverboat._insert import (
-    COPY_TYPES,
+    COPY_WRITE_SIZE,
     INSERT_CHUNK_SIZE,
     Batch,
+    CopyText,
     InsertManyItem,
     InsertManyParams,
     InsertOpts,
@@ -47,7 +48,6 @@ from riverboat._insert import (
     batch_arrays,
     check_batch,
     chunked,
-    copy_row,
     fold_duplicates,
     notify_queues,
     notify_queues_of_params,
@@ -365,10 +365,13 @@ class ClientBase:
         copied: list[InsertParams] = []
         with conn.transaction() if conn.autocommit else nullcontext(), conn.cursor(row_factory=dict_row) as cur:
             with cur.copy(query("job_insert_copy", self._schema)) as copy:
-                copy.set_types(COPY_TYPES)
+                text = CopyText(cur)
                 for row in rows:
-                    copy.write_row(copy_row(row))
+                    text.add(row)
                     copied.append(row)
+                    if len(text) >= COPY_WRITE_SIZE:
+                        copy.write(text.take())
+                copy.write(text.take())
             self._notify(conn, notify_queues_of_params(copied))
         return len(copied)
 
