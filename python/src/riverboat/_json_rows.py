@@ -13,6 +13,7 @@ False``, drops the zone), so result rows read it with psycopg's own loader: an a
 from __future__ import annotations
 
 import json
+import json.scanner
 from typing import Any, TypeVar
 
 from psycopg.abc import AdaptContext
@@ -25,7 +26,7 @@ _parse = _decoder.decode
 # matches around it), which cost more than scanning a small object. PostgreSQL writes a
 # json value alone, without surrounding whitespace (a json column keeps its input's: then
 # ``decode`` reads it, and raises as it always did for text that is not one value).
-_scan = _decoder.scan_once
+_scan = json.scanner.make_scanner(_decoder)  # type: ignore[arg-type]  # typeshed wants the scanner's own type
 
 Context = TypeVar("Context", bound=AdaptContext)
 
