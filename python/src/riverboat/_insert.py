@@ -4,15 +4,17 @@ of ``river_job`` rows (spec/03-insert.md). The rules for single values are in ``
 from __future__ import annotations
 
 import re
+import struct
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import Any, NamedTuple, TypeAlias, TypeVar, cast
+from typing import Any, ClassVar, NamedTuple, TypeAlias, TypeVar, cast
 
+import psycopg
 from psycopg import pq
 from psycopg.abc import AdaptContext, Buffer
-from psycopg.adapt import PyFormat, Transformer
+from psycopg.adapt import Dumper, PyFormat, Transformer
 
 from riverboat._defaults import MAX_ATTEMPTS_DEFAULT, PRIORITY_DEFAULT, QUEUE_DEFAULT
 from riverboat._gojson import encode
@@ -261,6 +263,90 @@ def batch_arrays(rows: Sequence[InsertParams]) -> dict[str, list[Any]]:
         "unique_key": [r.unique_key for r in rows],
         "unique_states": [r.unique_states for r in rows],
     }
+
+
+# The element type of each array of ``job_insert_many.sql``, as its casts name them.
+INSERT_MANY_TYPES = {
+    "args": "text",
+    "created_at": "timestamptz",
+    "kind": "text",
+    "max_attempts": "int2",
+    "metadata": "text",
+    "priority": "int2",
+    "queue": "text",
+    "scheduled_at": "timestamptz",
+    "state": "text",
+    "tags": "text",
+    "unique_key": "bytea",
+    "unique_states": "int4",
+}
+
+
+class BinaryArray(bytes):
+    """A one-dimensional array in PostgreSQL's binary format, ready to send; its subclass
+    names the element type (``register_binary_arrays`` lets a connection send it)."""
+
+    element: ClassVar[str]
+
+
+_ARRAY_CLASSES: dict[str, type[BinaryArray]] = {
+    name: type(f"BinaryArray_{name}", (BinaryArray,), {"element": name}) for name in set(INSERT_MANY_TYPES.values())
+}
+_ARRAY_HEAD = struct.Struct("!iiIii")
+_ARRAY_NULL = struct.pack("!i", -1)
+_pack_length = struct.Struct("!i").pack
+_UNSET = object()
+
+
+class _BinaryArrayDumper(Dumper):
+    format = pq.Format.BINARY
+
+    def __init__(self, cls: type, context: AdaptContext | None = None) -> None:
+        super().__init__(cls, context)
+        adapters = context.adapters if context is not None else psycopg.adapters
+        self.oid = adapters.types[cast(type[BinaryArray], cls).element].array_oid
+
+    def dump(self, obj: Any) -> Buffer | None:
+        return cast(bytes, obj)
+
+
+def register_binary_arrays(context: AdaptContext) -> None:
+    """Let ``context`` send ``BinaryArray`` values as they are."""
+    context.adapters.register_dumper(BinaryArray, _BinaryArrayDumper)
+
+
+def binary_arrays(arrays: Mapping[str, list[Any]], context: AdaptContext) -> dict[str, BinaryArray]:
+    """``batch_arrays``'s arrays, each written as psycopg writes a list in binary but with the
+    elements' own dumpers for the statement's element types, and each run of equal elements
+    dumped once: a batch's jobs mostly share all but their args. Equal elements of these
+    types dump alike (aware times as their instant)."""
+    return {name: _binary_array(values, INSERT_MANY_TYPES[name], context) for name, values in arrays.items()}
+
+
+def _binary_array(values: list[Any], element: str, context: AdaptContext) -> BinaryArray:
+    adapters = context.adapters
+    oid = adapters.types[element].oid
+    dump = adapters.get_dumper_by_oid(oid, pq.Format.BINARY)(object, context).dump
+
+    def dumped(value: Any) -> bytes:
+        data = None if value is None else dump(value)
+        return _ARRAY_NULL if data is None else _pack_length(len(data)) + bytes(data)
+
+    first = values[0]
+    if values.count(first) == len(values):
+        body = dumped(first) * len(values)
+    else:
+        parts: list[bytes] = []
+        last: Any = _UNSET
+        item = b""
+        for value in values:
+            if value is not last and value != last:
+                last = value
+                item = dumped(value)
+            parts.append(item)
+        body = b"".join(parts)
+    head = _ARRAY_HEAD.pack(1, None in values, oid, len(values), 1)
+    return _ARRAY_CLASSES[element](head + body)
 
 
 # The types of ``copy_row``'s values, given to COPY so it picks each dumper once, not per value.

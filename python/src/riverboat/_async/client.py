@@ -45,11 +45,13 @@ from riverboat._insert import (
     InsertParams,
     InsertResolver,
     batch_arrays,
+    binary_arrays,
     check_batch,
     chunked,
     fold_duplicates,
     notify_queues,
     notify_queues_of_params,
+    register_binary_arrays,
     results_in_input_order,
     split_item,
 )
@@ -351,7 +353,8 @@ class AsyncClientBase:
             for chunk in chunked(rows, INSERT_CHUNK_SIZE):
                 batch = fold_duplicates(chunk)
                 cur = fast_json(conn.cursor(row_factory=dict_row))
-                await cur.execute(statement, batch_arrays(batch.rows))
+                register_binary_arrays(cur)
+                await cur.execute(statement, binary_arrays(batch_arrays(batch.rows), cur))
                 sent.append((batch, cur))
             results = []
             for batch, cur in sent:

@@ -46,11 +46,13 @@ from riverboat._insert import (
     InsertParams,
     InsertResolver,
     batch_arrays,
+    binary_arrays,
     check_batch,
     chunked,
     fold_duplicates,
     notify_queues,
     notify_queues_of_params,
+    register_binary_arrays,
     results_in_input_order,
     split_item,
 )
@@ -352,7 +354,8 @@ class ClientBase:
             for chunk in chunked(rows, INSERT_CHUNK_SIZE):
                 batch = fold_duplicates(chunk)
                 cur = fast_json(conn.cursor(row_factory=dict_row))
-                cur.execute(statement, batch_arrays(batch.rows))
+                register_binary_arrays(cur)
+                cur.execute(statement, binary_arrays(batch_arrays(batch.rows), cur))
                 sent.append((batch, cur))
             results = []
             for batch, cur in sent:
