@@ -226,12 +226,7 @@ class ClientBase:
         rejects the whole batch. ``extra_metadata`` (one per item) is riverboat's own,
         merged after the user's metadata is checked, so it may use reserved keys."""
         check_batch(items)
-        resolver = InsertResolver(self._defaults, datetime.now(UTC))
-        contract = self._contract
-        return [
-            self._prepare_one(resolver, contract, item, None if extra_metadata is None else extra_metadata[index])
-            for index, item in enumerate(items)
-        ]
+        return list(self._prepared(items, extra_metadata))
 
     def _prepare_each(
         self, items: Sequence[InsertManyItem], extra_metadata: Sequence[Mapping[str, Any]] | None = None
@@ -242,12 +237,23 @@ class ClientBase:
         check_batch(items)
         if has_plugins(items, self._settings.middleware, self._settings.hooks):
             return self._prepare(items, extra_metadata)
+        return self._prepared(items, extra_metadata)
+
+    def _prepared(
+        self, items: Sequence[InsertManyItem], extra_metadata: Sequence[Mapping[str, Any]] | None
+    ) -> Iterable[InsertParams]:
         resolver = InsertResolver(self._defaults, datetime.now(UTC))
         contract = self._contract
-        return (
-            self._prepare_one(resolver, contract, item, None if extra_metadata is None else extra_metadata[index])
-            for index, item in enumerate(items)
-        )
+        if contract is None and extra_metadata is None:
+            # What _prepare_one does without a contract or metadata of our own, without its
+            # per-job call: a bulk insert's usual case.
+            build = resolver.build
+            for item in items:
+                one = split_item(item)
+                yield build(one.args, one.opts)
+            return
+        for index, item in enumerate(items):
+            yield self._prepare_one(resolver, contract, item, None if extra_metadata is None else extra_metadata[index])
 
     @staticmethod
     def _prepare_one(
