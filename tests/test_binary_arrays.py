@@ -1,6 +1,7 @@
-"""``binary_arrays`` sends what psycopg sends for ``batch_arrays``'s lists: each array of
-``job_insert_many.sql``, cast as the statement casts it, reads back the same both ways
-(spec/03-insert.md#the-insert-statement)."""
+"""``insert_many_params`` sends what psycopg sends for ``batch_arrays``'s lists, through a
+cursor that the server binds (``binary_arrays``) and one that binds itself (Django's
+``ClientCursor``): each array of ``job_insert_many.sql``, cast as the statement casts it,
+reads back the same (spec/03-insert.md#the-insert-statement)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,7 @@ from riverboat._insert import (
     InsertParams,
     InsertResolver,
     batch_arrays,
-    binary_arrays,
-    register_binary_arrays,
+    insert_many_params,
 )
 from riverboat._unique import UniqueOpts
 from riverboat.args import RawArgs
@@ -57,11 +57,11 @@ def _rows(jobs: list[tuple[str, dict[str, str], InsertOpts, datetime | None]]) -
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(_jobs)
-def test_binary_arrays_read_back_as_the_lists_do(
+def test_insert_many_params_read_back_as_the_lists_do(
     conn: psycopg.Connection[Any], jobs: list[tuple[str, dict[str, str], InsertOpts, datetime | None]]
 ) -> None:
-    arrays = batch_arrays(_rows(jobs))
-    expected = conn.execute(SELECT, arrays).fetchone()
-    with conn.cursor() as cur:
-        register_binary_arrays(cur)
-        assert cur.execute(SELECT, binary_arrays(arrays, cur)).fetchone() == expected
+    rows = _rows(jobs)
+    expected = conn.execute(SELECT, batch_arrays(rows)).fetchone()
+    for cur in (conn.cursor(), psycopg.ClientCursor(conn)):
+        with cur:
+            assert cur.execute(SELECT, insert_many_params(rows, cur)).fetchone() == expected

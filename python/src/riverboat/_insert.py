@@ -284,7 +284,7 @@ INSERT_MANY_TYPES = {
 
 class BinaryArray(bytes):
     """A one-dimensional array in PostgreSQL's binary format, ready to send; its subclass
-    names the element type (``register_binary_arrays`` lets a connection send it)."""
+    names the element type (``insert_many_params`` lets a cursor send it)."""
 
     element: ClassVar[str]
 
@@ -310,9 +310,16 @@ class _BinaryArrayDumper(Dumper):
         return cast(bytes, obj)
 
 
-def register_binary_arrays(context: AdaptContext) -> None:
-    """Let ``context`` send ``BinaryArray`` values as they are."""
-    context.adapters.register_dumper(BinaryArray, _BinaryArrayDumper)
+def insert_many_params(rows: Sequence[InsertParams], cursor: AdaptContext) -> Mapping[str, Any]:
+    """The parameters of ``job_insert_many.sql`` for ``rows``, sent by ``cursor``: arrays
+    written by ``binary_arrays`` where the server binds parameters, ``batch_arrays``'s lists
+    where the cursor binds them itself (a ``ClientCursor``, as Django's connections use),
+    quoting each as text."""
+    arrays = batch_arrays(rows)
+    if isinstance(cursor, psycopg.ClientCursor | psycopg.AsyncClientCursor):
+        return arrays
+    cursor.adapters.register_dumper(BinaryArray, _BinaryArrayDumper)
+    return binary_arrays(arrays, cursor)
 
 
 def binary_arrays(arrays: Mapping[str, list[Any]], context: AdaptContext) -> dict[str, BinaryArray]:

@@ -45,14 +45,12 @@ from riverboat._insert import (
     InsertOpts,
     InsertParams,
     InsertResolver,
-    batch_arrays,
-    binary_arrays,
     check_batch,
     chunked,
     fold_duplicates,
+    insert_many_params,
     notify_queues,
     notify_queues_of_params,
-    register_binary_arrays,
     results_in_input_order,
     split_item,
 )
@@ -360,8 +358,7 @@ class ClientBase:
             for chunk in chunked(rows, INSERT_CHUNK_SIZE):
                 batch = fold_duplicates(chunk)
                 cur = fast_json(conn.cursor(row_factory=dict_row))
-                register_binary_arrays(cur)
-                cur.execute(statement, binary_arrays(batch_arrays(batch.rows), cur))
+                cur.execute(statement, insert_many_params(batch.rows, cur))
                 sent.append((batch, cur))
             results = []
             for batch, cur in sent:
