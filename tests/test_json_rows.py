@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg.types.json import Jsonb
@@ -36,3 +37,11 @@ def test_a_cursor_does_not_change_its_connection(conn: psycopg.Connection[Any]) 
     with fast_json(conn.cursor()) as cur:
         assert cur.adapters.get_loader(conn.adapters.types["jsonb"].oid, psycopg.pq.Format.TEXT) is not default_loader
     assert conn.adapters.get_loader(conn.adapters.types["jsonb"].oid, psycopg.pq.Format.TEXT) is default_loader
+
+
+@pytest.mark.parametrize("text", ['  {"a": [1, 2]} ', '{"a": 1}  ', "\t\"x\"", "[]\n", "1", "{}"])
+def test_reads_json_text_with_surrounding_whitespace(conn: psycopg.Connection[Any], text: str) -> None:
+    query = "SELECT %s::json"
+    expected = conn.execute(query, (text,)).fetchall()
+    with fast_json(conn.cursor()) as cur:
+        assert cur.execute(query, (text,)).fetchall() == expected

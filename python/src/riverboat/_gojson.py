@@ -16,6 +16,7 @@ import json
 import math
 import re
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from enum import Enum
 from typing import NamedTuple
@@ -218,20 +219,34 @@ def _is_plain(value: object) -> bool:
     standard library's encoder writes byte for byte as Go does, up to the escapes that
     ``_PLAIN_FIXUPS`` adds. Floats are not plain: their layout differs from Go's."""
     t = type(value)
-    if t in _PLAIN_SCALARS:
-        return True
     if t is dict:
-        return all(type(k) is str and _is_plain(v) for k, v in value.items())  # type: ignore[attr-defined]
+        # Scalars are checked inline: most args are a flat object, and a call per member costs.
+        for k, v in value.items():  # type: ignore[attr-defined]
+            if type(k) is not str or (type(v) not in _PLAIN_SCALARS and not _is_plain(v)):
+                return False
+        return True
     if t is list or t is tuple:
-        return all(_is_plain(v) for v in value)  # type: ignore[attr-defined]
-    return False
+        return all(type(v) in _PLAIN_SCALARS or _is_plain(v) for v in value)  # type: ignore[attr-defined]
+    return t in _PLAIN_SCALARS
 
 
 # The standard library escapes control characters, quote and backslash exactly as Go does;
 # Go also escapes these, which can only occur inside strings.
 _PLAIN_FIXUPS = {c: _STRING_ESCAPES[c] for c in (ord("<"), ord(">"), ord("&"), 0x2028, 0x2029)}
 _NEEDS_FIXUP = re.compile("[<>&\u2028\u2029]").search
-_plain_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+_plain_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+_plain_text: Callable[[object], str]
+try:
+    from _json import encode_basestring, make_encoder
+except ImportError:  # an interpreter without CPython's accelerator
+    _plain_text = _plain_encoder.encode
+else:
+    # What ``_plain_encoder.encode`` builds on every call, built once: the same C encoder
+    # with the same settings (its Python layers cost more than encoding a small object).
+    _plain_chunks = make_encoder(None, _plain_encoder.default, encode_basestring, None, ":", ",", False, False, True)
+
+    def _plain_text(value: object) -> str:
+        return "".join(_plain_chunks(value, 0))
 
 
 # Whitespace between tokens; a string token is matched whole so that its spaces are kept.
@@ -269,7 +284,7 @@ def encode(value: object, field: str = "args") -> bytes:
     for unsupported types, non-string keys, NaN and infinities, and naive datetimes.
     """
     t = type(value)
-    if dataclasses.is_dataclass(t) and (struct := _struct(t)).distinct_names:
+    if t is not dict and dataclasses.is_dataclass(t) and (struct := _struct(t)).distinct_names:
         # A struct at the top: its members as an ordered dict, which is usually plain.
         value = {name: getattr(value, attr) for name, attr in struct.members}
     text = _text(value, field)

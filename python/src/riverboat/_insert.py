@@ -3,11 +3,18 @@ of ``river_job`` rows (spec/03-insert.md). The rules for single values are in ``
 
 from __future__ import annotations
 
+import re
+import struct
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import Any, NamedTuple, TypeAlias, TypeVar, cast
+from typing import Any, ClassVar, NamedTuple, TypeAlias, TypeVar, cast
+
+import psycopg
+from psycopg import pq
+from psycopg.abc import AdaptContext, Buffer
+from psycopg.adapt import Dumper, PyFormat, Transformer
 
 from riverboat._defaults import MAX_ATTEMPTS_DEFAULT, PRIORITY_DEFAULT, QUEUE_DEFAULT
 from riverboat._gojson import encode
@@ -258,6 +265,97 @@ def batch_arrays(rows: Sequence[InsertParams]) -> dict[str, list[Any]]:
     }
 
 
+# The element type of each array of ``job_insert_many.sql``, as its casts name them.
+INSERT_MANY_TYPES = {
+    "args": "text",
+    "created_at": "timestamptz",
+    "kind": "text",
+    "max_attempts": "int2",
+    "metadata": "text",
+    "priority": "int2",
+    "queue": "text",
+    "scheduled_at": "timestamptz",
+    "state": "text",
+    "tags": "text",
+    "unique_key": "bytea",
+    "unique_states": "int4",
+}
+
+
+class BinaryArray(bytes):
+    """A one-dimensional array in PostgreSQL's binary format, ready to send; its subclass
+    names the element type (``insert_many_params`` lets a cursor send it)."""
+
+    element: ClassVar[str]
+
+
+_ARRAY_CLASSES: dict[str, type[BinaryArray]] = {
+    name: type(f"BinaryArray_{name}", (BinaryArray,), {"element": name}) for name in set(INSERT_MANY_TYPES.values())
+}
+_ARRAY_HEAD = struct.Struct("!iiIii")
+_ARRAY_NULL = struct.pack("!i", -1)
+_pack_length = struct.Struct("!i").pack
+_UNSET = object()
+
+
+class _BinaryArrayDumper(Dumper):
+    format = pq.Format.BINARY
+
+    def __init__(self, cls: type, context: AdaptContext | None = None) -> None:
+        super().__init__(cls, context)
+        adapters = context.adapters if context is not None else psycopg.adapters
+        self.oid = adapters.types[cast(type[BinaryArray], cls).element].array_oid
+
+    def dump(self, obj: Any) -> Buffer | None:
+        return cast(bytes, obj)
+
+
+def insert_many_params(rows: Sequence[InsertParams], cursor: AdaptContext) -> Mapping[str, Any]:
+    """The parameters of ``job_insert_many.sql`` for ``rows``, sent by ``cursor``: arrays
+    written by ``binary_arrays`` where the server binds parameters, ``batch_arrays``'s lists
+    where the cursor binds them itself (a ``ClientCursor``, as Django's connections use),
+    quoting each as text."""
+    arrays = batch_arrays(rows)
+    if isinstance(cursor, psycopg.ClientCursor | psycopg.AsyncClientCursor):
+        return arrays
+    cursor.adapters.register_dumper(BinaryArray, _BinaryArrayDumper)
+    return binary_arrays(arrays, cursor)
+
+
+def binary_arrays(arrays: Mapping[str, list[Any]], context: AdaptContext) -> dict[str, BinaryArray]:
+    """``batch_arrays``'s arrays, each written as psycopg writes a list in binary but with the
+    elements' own dumpers for the statement's element types, and each run of equal elements
+    dumped once: a batch's jobs mostly share all but their args. Equal elements of these
+    types dump alike (aware times as their instant)."""
+    return {name: _binary_array(values, INSERT_MANY_TYPES[name], context) for name, values in arrays.items()}
+
+
+def _binary_array(values: list[Any], element: str, context: AdaptContext) -> BinaryArray:
+    adapters = context.adapters
+    oid = adapters.types[element].oid
+    dump = adapters.get_dumper_by_oid(oid, pq.Format.BINARY)(object, context).dump
+
+    def dumped(value: Any) -> bytes:
+        data = None if value is None else dump(value)
+        return _ARRAY_NULL if data is None else _pack_length(len(data)) + bytes(data)
+
+    first = values[0]
+    if values.count(first) == len(values):
+        body = dumped(first) * len(values)
+    else:
+        parts: list[bytes] = []
+        last: Any = _UNSET
+        item = b""
+        for value in values:
+            if value is not last and value != last:
+                last = value
+                item = dumped(value)
+            parts.append(item)
+        body = b"".join(parts)
+    head = _ARRAY_HEAD.pack(1, None in values, oid, len(values), 1)
+    return _ARRAY_CLASSES[element](head + body)
+
+
 # The types of ``copy_row``'s values, given to COPY so it picks each dumper once, not per value.
 COPY_TYPES = ("text", "timestamptz", "text", "int2", "text", "int2", "text", "timestamptz", "text", "text[]")
 
@@ -284,6 +382,71 @@ def copy_row(row: InsertParams) -> tuple[Any, ...]:
         row.state.value,
         list(row.tags),
     )
+
+
+# Bytes of COPY text per write: psycopg's own buffer size for ``write_row``.
+COPY_WRITE_SIZE = 32 * 1024
+
+# COPY's text format: these bytes within a value are written as backslash escapes.
+_COPY_ESCAPES = {
+    b"\\": b"\\\\",
+    b"\b": b"\\b",
+    b"\t": b"\\t",
+    b"\n": b"\\n",
+    b"\v": b"\\v",
+    b"\f": b"\\f",
+    b"\r": b"\\r",
+}
+_COPY_NEEDS_ESCAPE = re.compile(b"[\b\t\n\v\f\r\\\\]")
+
+
+def _copy_escape(match: re.Match[bytes]) -> bytes:
+    return _COPY_ESCAPES[match.group()]
+
+
+def _copy_value(dumped: Buffer | None) -> bytes:
+    if dumped is None:
+        return b"\\N"
+    data = bytes(dumped)
+    return data if _COPY_NEEDS_ESCAPE.search(data) is None else _COPY_NEEDS_ESCAPE.sub(_copy_escape, data)
+
+
+class CopyText:
+    """The COPY text of ``copy_row``'s rows, as ``Copy.write_row`` writes them with
+    ``COPY_TYPES`` set (the connection's own dumpers, found by type), but cheaper: only the
+    args differ between the rows of a batch that share their options, so the text of the
+    other columns is made once for each run of rows that share them."""
+
+    def __init__(self, context: AdaptContext) -> None:
+        types = context.adapters.types
+        oids = [types.get_oid(name) for name in COPY_TYPES]
+        self._text = context.adapters.get_dumper_by_oid(oids[0], pq.Format.TEXT)(str, context)
+        self._rest = Transformer.from_context(context)
+        self._rest.set_dumper_types(oids[1:], pq.Format.TEXT)
+        self._rest_formats = [PyFormat.TEXT] * (len(oids) - 1)
+        self._key: tuple[Any, ...] = ()
+        self._suffix = b""
+        self._buffer = bytearray()
+
+    def add(self, row: InsertParams) -> None:
+        """Append ``row``'s line (ValidationError for a unique job, as ``copy_row``)."""
+        key = row[:1] + row[2:10]
+        if key != self._key or row.unique_key is not None:
+            values = copy_row(row)[1:]
+            self._suffix = b"\t" + b"\t".join(map(_copy_value, self._rest.dump_sequence(values, self._rest_formats)))
+            self._suffix += b"\n"
+            self._key = key
+        buffer = self._buffer
+        buffer += _copy_value(self._text.dump(row.args.decode("utf-8")))
+        buffer += self._suffix
+
+    def __len__(self) -> int:
+        return len(self._buffer)
+
+    def take(self) -> bytearray:
+        """The text added since the last ``take``."""
+        taken, self._buffer = self._buffer, bytearray()
+        return taken
 
 
 @dataclass(frozen=True)

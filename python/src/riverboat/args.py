@@ -87,7 +87,10 @@ def encode_args(args: ArgsLike) -> bytes:
     ``jsonb`` can hold."""
     if isinstance(args, RawArgs):
         raw = args.args
-        if isinstance(raw, str | bytes):
+        if type(raw) is dict:
+            # The usual case, ahead of the ABC check below (which costs more than encoding).
+            encoded = encode(raw)
+        elif isinstance(raw, str | bytes):
             encoded = _json_text(raw)
         elif isinstance(raw, Mapping):
             encoded = encode(dict(raw))

@@ -56,11 +56,15 @@ def _json_text(value: object) -> str:
         return repr(value)
 
 
+# A tuple, not ``bytes | bytearray | memoryview``: that union is built again at every call.
+_RAW_JSON = (bytes, bytearray, memoryview)
+
+
 def _json_value(value: object) -> Any:
     """A json/jsonb column value: decoded already by psycopg, or the raw bytes of a binary
     loader-less cursor. A ``str`` is already a decoded JSON string (jsonb holding ``"…"``)
     and stays one: decoding it again would turn a string that looks like an object into one."""
-    if isinstance(value, bytes | bytearray | memoryview):
+    if isinstance(value, _RAW_JSON):
         return json.loads(bytes(value))
     return value
 

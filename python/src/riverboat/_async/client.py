@@ -35,19 +35,19 @@ from riverboat._defaults import (
     Retention,
 )
 from riverboat._insert import (
-    COPY_TYPES,
+    COPY_WRITE_SIZE,
     INSERT_CHUNK_SIZE,
     Batch,
+    CopyText,
     InsertManyItem,
     InsertManyParams,
     InsertOpts,
     InsertParams,
     InsertResolver,
-    batch_arrays,
     check_batch,
     chunked,
-    copy_row,
     fold_duplicates,
+    insert_many_params,
     notify_queues,
     notify_queues_of_params,
     results_in_input_order,
@@ -223,12 +223,7 @@ class AsyncClientBase:
         rejects the whole batch. ``extra_metadata`` (one per item) is riverboat's own,
         merged after the user's metadata is checked, so it may use reserved keys."""
         check_batch(items)
-        resolver = InsertResolver(self._defaults, datetime.now(UTC))
-        contract = self._contract
-        return [
-            self._prepare_one(resolver, contract, item, None if extra_metadata is None else extra_metadata[index])
-            for index, item in enumerate(items)
-        ]
+        return list(self._prepared(items, extra_metadata))
 
     def _prepare_each(
         self, items: Sequence[InsertManyItem], extra_metadata: Sequence[Mapping[str, Any]] | None = None
@@ -239,12 +234,23 @@ class AsyncClientBase:
         check_batch(items)
         if has_plugins(items, self._settings.middleware, self._settings.hooks):
             return self._prepare(items, extra_metadata)
+        return self._prepared(items, extra_metadata)
+
+    def _prepared(
+        self, items: Sequence[InsertManyItem], extra_metadata: Sequence[Mapping[str, Any]] | None
+    ) -> Iterable[InsertParams]:
         resolver = InsertResolver(self._defaults, datetime.now(UTC))
         contract = self._contract
-        return (
-            self._prepare_one(resolver, contract, item, None if extra_metadata is None else extra_metadata[index])
-            for index, item in enumerate(items)
-        )
+        if contract is None and extra_metadata is None:
+            # What _prepare_one does without a contract or metadata of our own, without its
+            # per-job call: a bulk insert's usual case.
+            build = resolver.build
+            for item in items:
+                one = split_item(item)
+                yield build(one.args, one.opts)
+            return
+        for index, item in enumerate(items):
+            yield self._prepare_one(resolver, contract, item, None if extra_metadata is None else extra_metadata[index])
 
     @staticmethod
     def _prepare_one(
@@ -351,7 +357,7 @@ class AsyncClientBase:
             for chunk in chunked(rows, INSERT_CHUNK_SIZE):
                 batch = fold_duplicates(chunk)
                 cur = fast_json(conn.cursor(row_factory=dict_row))
-                await cur.execute(statement, batch_arrays(batch.rows))
+                await cur.execute(statement, insert_many_params(batch.rows, cur))
                 sent.append((batch, cur))
             results = []
             for batch, cur in sent:
@@ -364,10 +370,13 @@ class AsyncClientBase:
         copied: list[InsertParams] = []
         async with conn.transaction() if conn.autocommit else nullcontext(), conn.cursor(row_factory=dict_row) as cur:
             async with cur.copy(query("job_insert_copy", self._schema)) as copy:
-                copy.set_types(COPY_TYPES)
+                text = CopyText(cur)
                 for row in rows:
-                    await copy.write_row(copy_row(row))
+                    text.add(row)
                     copied.append(row)
+                    if len(text) >= COPY_WRITE_SIZE:
+                        await copy.write(text.take())
+                await copy.write(text.take())
             await self._notify(conn, notify_queues_of_params(copied))
         return len(copied)
 
