@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from riverboat._gojson import _encode, _is_plain, _text, compact, encode
+from riverboat._gojson import _encode, _is_plain, _plain_encoder, _plain_text, _text, compact, encode
 from riverboat.errors import ValidationError
 from tests.helpers import go_binary
 
@@ -176,6 +176,12 @@ def test_standard_encoder_and_walk_agree_on_plain_values(value: Any) -> None:
     walked: list[str] = []
     _encode(value, "args", walked)
     assert _text(value, "args") == "".join(walked)
+
+
+@given(_json_values(floats=False).filter(_is_plain))
+def test_the_prebuilt_c_encoder_writes_what_the_standard_encoder_does(value: Any) -> None:
+    """Without CPython's accelerator the standard encoder itself is used: same text."""
+    assert _plain_text(value) == _plain_encoder.encode(value)
 
 
 def test_a_struct_at_the_top_takes_the_standard_encoder() -> None:
