@@ -194,6 +194,10 @@ class Running:
 
     context: JobContext
     task: asyncio.Task[Any] | None = None
+    #: The executor has begun: before that the task is never cancelled (a task cancelled
+    #: before its first step runs none of its code, cleanup included); the executor checks
+    #: for a stop or cancel asked meanwhile as it begins.
+    started: bool = False
     in_thread: bool = False
     timed_out: bool = False
     abandoned: bool = False
@@ -210,13 +214,13 @@ class Running:
         the cancel and carries on is not interrupted again by a repeated notification)."""
         first = not self.context.cancel_requested
         self.context.request_cancel(reason)
-        if first and not self.in_thread and self.task is not None and not self.task.done():
+        if first and self.started and not self.in_thread and self.task is not None and not self.task.done():
             self.task.cancel()
 
     def abandon(self) -> None:
         """Stop waiting for the job without finalizing it."""
         self.abandoned = True
-        if self.task is not None and not self.task.done():
+        if self.started and self.task is not None and not self.task.done():
             self.task.cancel()
 
     def time_out(self) -> None:
@@ -327,6 +331,7 @@ class JobExecutor:
         job was abandoned or the surrounding task cancelled for a reason that isn't the
         job's own: then the job stays ``running`` for the rescuer, as with a crashed client."""
         t0 = time.monotonic()
+        running.started = True
         context = running.context
         context.client = self._client
         worker = self._workers.get(job.kind)
@@ -388,6 +393,9 @@ class JobExecutor:
         """Middleware around hooks, args decoding and ``work``, under the job's deadline."""
         plan, running = attempt.required_plan, attempt.running
         context = running.context
+        if running.abandoned or context.cancel_reason is not None:
+            # Told to stop before it began: end as if interrupted at its first step.
+            raise asyncio.CancelledError
         slot = None
         if plan.timeout is not None:
             running.timeout = plan.timeout

@@ -108,8 +108,8 @@ class Producer(Service):
         # Jobs holding a worker slot: running ones, less those whose slot the stuck-job
         # handler gave back (they keep running, but no longer count against max_workers).
         self._active = 0
-        # Fetched jobs whose tasks are not made yet (they hold their slots already).
-        self._unlaunched = 0
+        # Fetched batches whose tasks are not made yet (their jobs hold their slots already).
+        self._unlaunched: list[list[dict[str, Any]]] = []
         self._trigger = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -166,12 +166,14 @@ class Producer(Service):
             await self._poll_cancels()
 
     def cancel_all(self, reason: str = STOPPED) -> None:
+        self._launch_pending()
         for running in list(self._running.values()):
             running.cancel(reason)
 
     def abandon_all(self) -> list[int]:
         """Stop waiting for the jobs still running, leaving them ``running`` for the rescuer;
         returns their IDs."""
+        self._launch_pending()
         left = list(self._running)
         for running in list(self._running.values()):
             running.abandon()
@@ -322,15 +324,17 @@ class Producer(Service):
         for row in rows:
             self._completer.track(row)
         self._active += len(rows)
-        self._unlaunched += len(rows)
+        self._unlaunched.append(rows)
         self._idle.clear()
-        asyncio.get_running_loop().call_soon(self._launch_all, rows)
+        asyncio.get_running_loop().call_soon(self._launch_pending)
 
-    def _launch_all(self, rows: list[dict[str, Any]]) -> None:
-        self._unlaunched -= len(rows)
-        for row in rows:
-            self._launch(row)
-        if not self._running and not self._unlaunched:
+    def _launch_pending(self) -> None:
+        """Make the tasks of every fetched batch not launched yet (a stop that cancels or
+        abandons every job first launches what is pending, so that none escapes it)."""
+        while self._unlaunched:
+            for row in self._unlaunched.pop(0):
+                self._launch(row)
+        if not self._running:
             self._idle.set()
 
     def _launch(self, row: dict[str, Any]) -> None:
