@@ -41,6 +41,7 @@ from psycopg import sql
 
 from riverboat.devdb import DevDatabase
 from tests.faults.proxy import FaultProxy, Mode
+from tests.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 RESCUE_ERROR = "Stuck job rescued by JobRescuer"
@@ -48,6 +49,8 @@ FINAL_STATES = ("completed", "cancelled", "discarded")
 #: How long a worker may take to stop after SIGTERM before the scenario calls it hung
 #: (its soft stop timeout is 2 s; a stop that works ends well within this).
 STOP_WAIT = 45.0
+#: What `riverboat work` logs when it hears its first stop signal, and a later one.
+SIGNALS_HEARD = ("stopping (running jobs finish", "cancelling running jobs")
 FEED_TICK = 0.1
 #: Jobs put in every queue when recovery starts being measured.
 RECOVERY_PROBES = 5
@@ -244,9 +247,10 @@ class Run:
         took = []
         for worker in self.alive:
             started = time.monotonic()
-            for _ in range(signals):
+            for heard in SIGNALS_HEARD[:signals]:
                 worker.process.send_signal(signal.SIGTERM)
-                time.sleep(0.2)
+                # The next signal only once this one is heard (or the worker is gone).
+                self._wait_heard(worker, heard)
             try:
                 worker.process.wait(timeout=STOP_WAIT)
             except subprocess.TimeoutExpired:
@@ -256,6 +260,12 @@ class Run:
                 worker.process.wait()
             took.append(time.monotonic() - started)
         return took
+
+    def _wait_heard(self, worker: Worker, heard: str) -> None:
+        wait_until(
+            lambda: worker.process.poll() is not None or heard in self.log_of(worker),
+            timeout=STOP_WAIT, interval=0.05, what=f"{worker.client_id} to log {heard!r}",
+        )  # fmt: skip
 
     def log_of(self, worker: Worker) -> str:
         return worker.log.read_text(errors="replace")
@@ -270,18 +280,18 @@ class Run:
 
     def db_now(self) -> datetime:
         """The database's clock (what attempted_at is measured on)."""
-        deadline = time.monotonic() + 60
-        while True:
+
+        def read() -> datetime | None:
             try:
                 with self.connect() as conn:
                     row = conn.execute("SELECT clock_timestamp()").fetchone()
-                    assert row is not None
-                    value: datetime = row[0]
-                    return value
             except psycopg.OperationalError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+                return None
+            assert row is not None
+            value: datetime = row[0]
+            return value
+
+        return wait_until(read, timeout=60, interval=0.05, what="the database's clock")
 
     def insert(self, per_queue: int) -> None:
         """Insert ``per_queue`` probes in each worker's queue (one in ten fails its first attempt)."""
@@ -331,14 +341,23 @@ class Run:
         return self.count("state = 'completed'")
 
     def wait_for(self, condition: Callable[[], bool], timeout: float, what: str) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def holds() -> bool:
             with contextlib.suppress(psycopg.OperationalError):
-                if condition():
-                    return True
-            time.sleep(0.1)
-        self.outcome.problems.append(f"timed out after {timeout:.0f} s waiting for {what}")
-        return False
+                return condition()
+            return False
+
+        try:
+            wait_until(holds, timeout=timeout, interval=0.1, what=what)
+        except AssertionError:
+            self.outcome.problems.append(f"timed out after {timeout:.0f} s waiting for {what}")
+            return False
+        return True
+
+    def wait_for_more_work(self, timeout: float = 30.0) -> bool:
+        """Wait until more jobs are completed than now: work goes on after a fault."""
+        done = self.completed()
+        return self.wait_for(lambda: self.completed() > done, timeout, "more jobs completed")
 
     def warm_up(self, jobs: int = 20, timeout: float = 60.0) -> None:
         """Start the workers and the feeder; return once ``jobs`` are completed."""
@@ -564,7 +583,7 @@ def run_scenario(
         SCENARIOS[scenario](run, timing or Timing(), rng)
         # Keep feeding a little so recovery is measured on fresh work.
         run.wait_for(lambda: run.completed() >= run.outcome.jobs * 0.5, 60, "work after the fault")
-        time.sleep(1.0)
+        run.wait_for_more_work()
         outcome = run.finish()
         return outcome, run.logs()
 

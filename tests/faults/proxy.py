@@ -58,6 +58,8 @@ class FaultProxy:
         self.upstream_port = upstream_port
         self.port = 0
         self.accepted = 0
+        #: Reads from clients that a black hole swallowed.
+        self.swallowed = 0
         self._mode = Mode.FORWARD
         self._stalled = False
         self._links: set[_Link] = set()
@@ -180,6 +182,8 @@ class FaultProxy:
             while data := await source.read(CHUNK):
                 await link.flowing.wait()
                 if link.black_holed or target is None:
+                    if from_client:
+                        self.swallowed += 1
                     continue
                 target.write(data)
                 await target.drain()

@@ -4,8 +4,6 @@ Each is logged clearly, the worker keeps trying, and nothing is lost."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests.faults.harness import Cluster, Run, Settings
@@ -27,7 +25,7 @@ def test_a_broken_server_is_reported_and_outlived(fault_cluster: Cluster, mode: 
         run.wait_for(lambda: run.proxy.accepted > 20, 30, "the workers to try the broken server")
         run.proxy.set_mode(Mode.FORWARD)
         run.mark_recovery_from_now()
-        time.sleep(1.0)
+        run.wait_for_more_work()
         outcome = run.finish()
         logs = run.logs()
     assert outcome.ok, f"{outcome}\n{logs[-8000:]}"
@@ -41,9 +39,11 @@ def test_a_low_statement_timeout_from_the_conninfo_is_reported_and_outlived(faul
         with run.connect() as conn, conn.transaction():
             conn.execute("LOCK TABLE river_job IN ACCESS EXCLUSIVE MODE")
             run.outcome.faults += 1
-            time.sleep(2.0)
+            # The lock is held until the user's statement_timeout has ended a worker's statement.
+            timed_out = "canceling statement due to statement timeout"
+            run.wait_for(lambda: timed_out in run.logs(), 30, "a statement timeout")
         run.mark_recovery_from_now()
-        time.sleep(1.0)
+        run.wait_for_more_work()
         outcome = run.finish()
         logs = run.logs()
     assert outcome.ok, f"{outcome}\n{logs[-8000:]}"

@@ -5,8 +5,6 @@ the log says so, job by job."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests.faults.harness import Cluster, Run, Settings
@@ -24,8 +22,9 @@ def test_stop_ends_with_the_database_unreachable(fault_cluster: Cluster, signals
         run.wait_for(lambda: run.count("state = 'running'") > 0, 30, "jobs running")
         # Half-open: everything it sends from now on vanishes, and nothing ever answers.
         run.proxy.set_mode(Mode.BLACK_HOLE)
+        swallowed = run.proxy.swallowed
         run.outcome.faults += run.proxy.black_hole()
-        time.sleep(1.0)
+        run.wait_for(lambda: run.proxy.swallowed > swallowed, 30, "the worker to talk into the black hole")
         (took,) = run.stop_workers(signals=signals)
         print(f"stopped in {took:.1f} s")  # for the record (bench-like figures are not asserted)
         log = run.log_of(worker)
