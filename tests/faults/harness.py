@@ -439,8 +439,10 @@ class Run:
             ).fetchall()
         first = dict(rows)
         alive = self._alive_at_fault
-        if missing := [w.client_id for w in alive if w.client_id not in first]:
-            self.outcome.problems.append(f"never fetched again after the fault: {missing}")
+        if missing := [w for w in alive if w.client_id not in first]:
+            # With how each ended (None: still running), so that a worker that died says so.
+            ended = {w.client_id: w.process.returncode for w in missing}
+            self.outcome.problems.append(f"never fetched again after the fault (exit codes): {ended}")
         return max(
             ((first[w.client_id] - self.recovery_from).total_seconds() for w in alive if w.client_id in first),
             default=None,
